@@ -1,0 +1,31 @@
+# The two commands: `make demo` and `make test`. Both run `make setup` first (fast when done).
+SHELL := /bin/bash
+VENV := .venv
+STAMP := $(VENV)/.setup-done
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYSPARK_PYTHON := $(CURDIR)/$(VENV)/bin/python
+export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(VENV)/bin/python
+DRIVER_MEMORY ?= 6g
+SUBMIT := spark-submit --driver-memory $(DRIVER_MEMORY) --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties"
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench-generator clean-data
+
+setup: $(STAMP)
+
+# Rerun set-up whenever what it installs from changes.
+$(STAMP): pyproject.toml scripts/setup.sh scripts/install_horovod.sh scripts/install_delta_jars.py
+	scripts/setup.sh
+	touch $(STAMP)
+
+demo: setup
+	$(SUBMIT) jobs/generate_marketplace.py
+
+test: setup
+	python -m pytest $(PYTEST_ARGS)
+
+bench-generator: setup
+	python bench/bench_generator.py --listings 20000 1000000
+
+clean-data:
+	rm -rf data/

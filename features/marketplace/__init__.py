@@ -1,0 +1,1 @@
+"""The synthetic second-hand marketplace that stands in for a real platform dump."""

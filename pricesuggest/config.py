@@ -1,0 +1,284 @@
+"""Layered, typed configuration.
+
+Layers, later wins:
+  1. conf/base/*.yaml        committed defaults (the embedded local setup)
+  2. conf/local/*.yaml       git-ignored overrides of one machine or deployment
+  3. PRICESUGGEST__a__b=...  environment variables (value parsed as YAML)
+
+Each YAML file holds one or more top-level sections (`spark`, `storage`, `generator`, ...).
+The merged tree is converted into the dataclasses below; unknown or mistyped keys are an
+error that names the key, so a typo in a deployment's override fails at start-up rather than
+being silently ignored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "PRICESUGGEST__"
+
+
+class ConfigError(ValueError):
+    """A configuration file, override or value is invalid."""
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class SparkConf:
+    master: str = "local[*]"
+    driver_memory: str = "6g"
+    shuffle_partitions: int = 8
+    pyspark_python: str = "auto"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TableConf:
+    path: str
+    key: list[str] = field(default_factory=list)
+    partition_by: list[str] = field(default_factory=list)
+    write_mode: str = "merge"  # merge | overwrite | append
+
+    def __post_init__(self) -> None:
+        if self.write_mode not in ("merge", "overwrite", "append"):
+            raise ConfigError(f"write_mode must be merge|overwrite|append, got {self.write_mode!r}")
+        if self.write_mode == "merge" and not self.key:
+            raise ConfigError(f"table at {self.path!r}: write_mode merge needs a key")
+
+
+@dataclass(frozen=True)
+class StorageConf:
+    warehouse_root: str
+    model_store: str
+    reports_dir: str
+    tables: dict[str, TableConf]
+
+    def table_path(self, name: str) -> str:
+        """Absolute location (local path or URI) of a table named in conf."""
+        return join_uri(resolve_root(self.warehouse_root), self.table(name).path)
+
+    def table(self, name: str) -> TableConf:
+        if name not in self.tables:
+            raise ConfigError(f"no table {name!r} in storage.tables (have: {sorted(self.tables)})")
+        return self.tables[name]
+
+
+@dataclass(frozen=True)
+class ConditionConf:
+    name: str
+    depreciation: float  # multiplier on the as-new fair price
+    wear: float  # 0..1, how much wear the photo shows
+    weight: float  # share of listings
+
+
+@dataclass(frozen=True)
+class SpecConf:
+    name: str  # e.g. storage, tier, size: shown only in the text
+    values: dict[str, float]  # value -> log-price effect
+
+
+@dataclass(frozen=True)
+class CategoryConf:
+    name: str
+    median_price: float  # CNY, as-new, unbranded baseline
+    spread: float  # scales attribute effects: the category's log-price spread
+    item_types: dict[str, float]  # photo shape -> log-price effect (only visible in the photo)
+    brands: dict[str, float]  # brand -> log-price premium
+    spec: SpecConf
+    materials: dict[str, float] = field(default_factory=dict)  # material -> log effect (text)
+    weight: float = 1.0  # share of listings (relative)
+
+
+@dataclass(frozen=True)
+class SellerConf:
+    bias_sd: float
+    overpricer_share: float
+    overpricer_log: float
+    underpricer_share: float
+    underpricer_log: float
+    zipf_exponent: float
+    zipf_offset: float
+
+
+@dataclass(frozen=True)
+class GeneratorConf:
+    seed: int
+    start: str  # ISO date, first day of the world's history (UTC)
+    days: int
+    listings: int
+    sellers: int
+    partitions: int
+    image_size: int
+    expiry_days: int
+    mean_days_to_sell: float
+    base_sell_probability: float
+    price_elasticity: float
+    list_markup: float
+    list_noise_sd: float
+    sold_passthrough: float
+    market_noise_sd: float
+    item_noise_sd: float
+    unbranded_share: float
+    degraded_photo_share: float
+    useless_text_share: float
+    irrational_price_share: float
+    brand_missing_share: float
+    brand_wrong_share: float
+    condition_missing_share: float
+    condition_wrong_share: float
+    broken_row_share: float
+    home_category_share: float
+    seller: SellerConf
+    colours: dict[str, list[int]]
+    conditions: list[ConditionConf]
+    categories: list[CategoryConf]
+
+    def fingerprint(self) -> str:
+        """sha256 of the effective generator configuration (canonical JSON).
+
+        Recorded with every table the generator writes, so a report can say which world
+        its numbers come from even when conf/local or env overrides changed it.
+        """
+        blob = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    spark: SparkConf
+    storage: StorageConf
+    generator: GeneratorConf
+    conf_dirs: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def resolve_root(location: str) -> str:
+    """Relative local paths resolve against the project root; URIs and absolute paths pass."""
+    if "://" in location or os.path.isabs(location):
+        return location
+    return str(PROJECT_ROOT / location)
+
+
+def join_uri(root: str, relative: str) -> str:
+    if "://" in relative or os.path.isabs(relative):
+        return relative
+    return root.rstrip("/") + "/" + relative.lstrip("/")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_conf_dirs() -> list[Path]:
+    base = Path(os.environ.get("PRICESUGGEST_CONF_DIR", PROJECT_ROOT / "conf"))
+    return [base / "base", base / "local"]
+
+
+def load_config(
+    conf_dirs: list[Path] | None = None,
+    env: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> AppConfig:
+    """Merge base -> local -> environment -> explicit overrides, then type-check."""
+    dirs = conf_dirs if conf_dirs is not None else default_conf_dirs()
+    tree: dict[str, Any] = {}
+    for directory in dirs:
+        for path in sorted(Path(directory).glob("*.yaml")):
+            try:
+                loaded = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path}: top level must be a mapping of sections")
+            tree = deep_merge(tree, loaded)
+    tree = deep_merge(tree, env_overrides(os.environ if env is None else env))
+    if overrides:
+        tree = deep_merge(tree, overrides)
+    tree["conf_dirs"] = tuple(str(d) for d in dirs)
+    return from_dict(AppConfig, tree, "")
+
+
+def env_overrides(env: typing.Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k for k in name[len(ENV_PREFIX):].split("__") if k]
+        if not keys:
+            raise ConfigError(f"environment override {name!r} names no key")
+        node = tree
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = yaml.safe_load(raw)
+    return tree
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def from_dict(cls: Any, data: Any, where: str) -> Any:
+    """Build `cls` (a dataclass or typing annotation) from plain YAML data, checking types."""
+    origin = typing.get_origin(cls)
+    if dataclasses.is_dataclass(cls):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"{where or 'config'}: unknown key(s) {unknown}")
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            path = f"{where}.{f.name}" if where else f.name
+            if f.name in data:
+                kwargs[f.name] = from_dict(hints[f.name], data[f.name], path)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{path}: missing required key")
+        try:
+            return cls(**kwargs)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+    if origin in (list, tuple):
+        if not isinstance(data, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {type(data).__name__}")
+        (item,) = typing.get_args(cls)[:1]
+        return origin(from_dict(item, v, f"{where}[{i}]") for i, v in enumerate(data))
+    if origin is dict:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+        _, value_type = typing.get_args(cls)
+        return {str(k): from_dict(value_type, v, f"{where}.{k}") for k, v in data.items()}
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(cls)
+        if data is None and type(None) in args:
+            return None
+        return from_dict(next(a for a in args if a is not type(None)), data, where)
+    if cls is float and isinstance(data, (int, float)) and not isinstance(data, bool):
+        return float(data)
+    if cls in (int, str, bool) and type(data) is cls:
+        return data
+    if cls is str and isinstance(data, (int, float)) and not isinstance(data, bool):
+        return str(data)  # YAML reads 2026-06-01 as a date otherwise quoted; numbers as names
+    if cls is str and hasattr(data, "isoformat"):
+        return data.isoformat()
+    raise ConfigError(f"{where}: expected {getattr(cls, '__name__', cls)}, got {data!r}")

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+
+from pricesuggest.config import PROJECT_ROOT, ConfigError, env_overrides, load_config
+
+BASE = PROJECT_ROOT / "conf" / "base"
+
+
+def test_base_config_loads_with_documented_defaults():
+    conf = load_config([BASE], env={})
+    assert conf.spark.master == "local[*]"
+    assert len(conf.generator.categories) == 13
+    assert conf.generator.listings == 20000
+    assert conf.storage.table("listings").key == ["listing_id"]
+
+
+def test_local_layer_overrides_base_and_env_overrides_both(tmp_path: Path):
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "spark.yaml").write_text("spark:\n  shuffle_partitions: 64\n  master: 'local[1]'\n")
+    conf = load_config([BASE, local], env={"PRICESUGGEST__spark__master": "spark://head:7077"})
+    assert conf.spark.shuffle_partitions == 64  # from local
+    assert conf.spark.master == "spark://head:7077"  # env beats local
+    assert conf.spark.driver_memory == "6g"  # untouched base value
+
+
+def test_env_values_are_parsed_as_yaml():
+    tree = env_overrides({"PRICESUGGEST__generator__listings": "500", "PRICESUGGEST__storage__tables__x": "{path: a}",
+                          "UNRELATED": "1"})
+    assert tree == {"generator": {"listings": 500}, "storage": {"tables": {"x": {"path": "a"}}}}
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path: Path):
+    (tmp_path / "typo.yaml").write_text("spark:\n  shuffle_partitons: 4\n")
+    with pytest.raises(ConfigError, match=r"spark: unknown key\(s\) \['shuffle_partitons'\]"):
+        load_config([BASE, tmp_path], env={})
+
+
+def test_wrong_type_is_an_error_naming_the_key():
+    with pytest.raises(ConfigError, match="generator.listings: expected int"):
+        load_config([BASE], env={"PRICESUGGEST__generator__listings": "many"})
+
+
+def test_invalid_write_mode_is_rejected():
+    with pytest.raises(ConfigError, match="write_mode"):
+        load_config([BASE], env={"PRICESUGGEST__storage__tables__listings__write_mode": "upsert"})
+
+
+def test_relative_paths_resolve_to_project_root_and_uris_pass_through():
+    conf = load_config([BASE], env={})
+    assert conf.storage.table_path("listings") == str(PROJECT_ROOT / "data/warehouse/marketplace/listings")
+    remote = load_config([BASE], env={"PRICESUGGEST__storage__warehouse_root": "s3a://bucket/ps"})
+    assert remote.storage.table_path("listings") == "s3a://bucket/ps/marketplace/listings"
+    with pytest.raises(ConfigError, match="no table 'nope'"):
+        conf.storage.table_path("nope")
+
+
+def test_generator_fingerprint_tracks_effective_config():
+    a = load_config([BASE], env={}).generator.fingerprint()
+    assert a == load_config([BASE], env={}).generator.fingerprint()
+    b = load_config([BASE], env={"PRICESUGGEST__generator__seed": "1"}).generator.fingerprint()
+    assert a != b and len(a) == 64
