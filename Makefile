@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml scripts/setup.sh scripts/install_horovod.sh scripts/ins
 	scripts/setup.sh
 	touch $(STAMP)
 
+# generate -> stats -> Feast (apply + materialize) -> training set; each step incremental.
 demo: setup
 	$(SUBMIT) jobs/generate_marketplace.py
+	$(SUBMIT) jobs/compute_price_stats.py
+	$(SUBMIT) jobs/materialize_features.py
+	$(SUBMIT) jobs/build_training_set.py
 
 test: setup
 	python -m pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 
@@ -48,6 +49,11 @@ def setup_logging() -> logging.Logger:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    logging.getLogger("feast").setLevel(logging.WARNING)  # "registry cache expired" on every call
+    # Known, harmless noise from the pinned stack (pyspark's distutils use, pandas 2.2 deprecations
+    # inside pyarrow 14, Feast's "experimental Spark store" notice) buries the jobs' own output.
+    for category, module in ((DeprecationWarning, ""), (FutureWarning, ""), (RuntimeWarning, "feast")):
+        warnings.filterwarnings("ignore", category=category, module=module)
     return logging.getLogger("pricesuggest")
 
 

@@ -156,10 +156,71 @@ class GeneratorConf:
 
 
 @dataclass(frozen=True)
+class CleaningConf:
+    min_price: float
+    log_price_iqr_multiplier: float
+    min_rows_per_category: int
+
+
+@dataclass(frozen=True)
+class StatsConf:
+    window_days: int
+    percentile_accuracy: int
+    seller_min_count: int
+
+
+@dataclass(frozen=True)
+class PipelineConf:
+    as_of: str  # ISO date or "auto"
+
+
+@dataclass(frozen=True)
+class OnlineStoreConf:
+    type: str  # sqlite | redis
+    path: str = ""  # sqlite file
+    connection_string: str = ""  # redis "host:port[,ssl=true,password=...]"
+
+    def __post_init__(self) -> None:
+        if self.type not in ("sqlite", "redis"):
+            raise ConfigError(f"online_store.type must be sqlite|redis, got {self.type!r}")
+
+
+@dataclass(frozen=True)
+class FeastConf:
+    project: str
+    repo_dir: str
+    registry: str
+    online_store: OnlineStoreConf
+    ttl_hours: int
+    owner: str
+    feature_service_version: int
+
+    @property
+    def feature_service(self) -> str:
+        return f"price_model_v{self.feature_service_version}"
+
+
+@dataclass(frozen=True)
+class TrainingSetConf:
+    split_seed: int
+    validation_share: float
+    test_share: float
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.validation_share and 0 <= self.test_share and self.validation_share + self.test_share < 1):
+            raise ConfigError("validation_share + test_share must be in [0, 1)")
+
+
+@dataclass(frozen=True)
 class AppConfig:
     spark: SparkConf
     storage: StorageConf
     generator: GeneratorConf
+    cleaning: CleaningConf
+    stats: StatsConf
+    pipeline: PipelineConf
+    feast: FeastConf
+    training_set: TrainingSetConf
     conf_dirs: tuple[str, ...] = ()
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pricesuggest.config import load_config
 
-TINY_WORLD = {"listings": 300, "days": 20, "sellers": 40, "partitions": 2}
+TINY_WORLD = {"listings": 300, "days": 40, "sellers": 40, "partitions": 2}  # > expiry_days: some expire unsold
 
 
 def overrides_for(warehouse: Path) -> dict:
@@ -17,6 +17,8 @@ def overrides_for(warehouse: Path) -> dict:
         "storage": {"warehouse_root": str(warehouse / "warehouse"), "model_store": str(warehouse / "models"),
                     "reports_dir": str(warehouse / "reports")},
         "generator": TINY_WORLD,
+        "feast": {"repo_dir": str(warehouse / "feast"), "registry": str(warehouse / "feast" / "registry.db"),
+                  "online_store": {"type": "sqlite", "path": str(warehouse / "feast" / "online.db")}},
     }
 
 
@@ -52,6 +54,16 @@ def job_env(tmp_path, monkeypatch):
     for key, value in env_for(overrides).items():
         monkeypatch.setenv(key, value)
     return load_config(overrides=overrides)
+
+
+@pytest.fixture(scope="module")
+def module_job_env(tmp_path_factory):
+    """job_env shared by a module's read-only tests (built once, e.g. a whole pipeline run)."""
+    overrides = overrides_for(tmp_path_factory.mktemp("module"))
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env_for(overrides).items():
+            patch.setenv(key, value)
+        yield load_config(overrides=overrides)
 
 
 @pytest.fixture(scope="session")

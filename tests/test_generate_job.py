@@ -58,10 +58,10 @@ def test_rerun_is_a_no_op_and_append_days_extends_the_same_world(spark, job_env)
     assert run_job() == 0
     assert DeltaTable.forPath(spark, path).history(1).first()["version"] == version  # nothing rewritten
 
-    assert run_job("--append-days", "4") == 0  # 300 listings / 20 days -> 60 more
+    assert run_job("--append-days", "4") == 0  # 300 listings / 40 days -> 30 more
     after = {r.listing_id: r for r in read_table(spark, path).collect()}
-    assert len(after) == 360 and max(after) == 360
-    assert table_properties(spark, path)["generator.now"].startswith("2026-06-25")
+    assert len(after) == 330 and max(after) == 330
+    assert table_properties(spark, path)["generator.now"].startswith("2026-07-15")
     closed_since = [i for i, r in before_rows.items() if r.status == "active" and after[i].status != "active"]
     assert closed_since, "some listings active before the append must have closed since"
     for i, r in before_rows.items():  # the world's history is not rewritten, only moved on
@@ -69,11 +69,11 @@ def test_rerun_is_a_no_op_and_append_days_extends_the_same_world(spark, job_env)
         if r.status != "active":
             assert after[i].status == r.status
     new = [r for i, r in after.items() if i > 300]
-    assert min(r.created_at for r in new) >= datetime(2026, 6, 21)
-    assert read_table(spark, job_env.storage.table_path("listing_truth")).count() == 360
+    assert min(r.created_at for r in new) >= datetime(2026, 7, 11)
+    assert read_table(spark, job_env.storage.table_path("listing_truth")).count() == 330
 
     version = DeltaTable.forPath(spark, path).history(1).first()["version"]
-    assert run_job("--until", "2026-06-25") == 0  # already there: idempotent
+    assert run_job("--until", "2026-07-15") == 0  # already there: idempotent
     assert DeltaTable.forPath(spark, path).history(1).first()["version"] == version
 
 

@@ -1,0 +1,50 @@
+"""feature_store.yaml from conf, and a FeatureStore bound to it."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+from feast import FeatureStore
+
+from features.feature_repo.definitions import definitions
+from pricesuggest.config import AppConfig, resolve_root
+
+
+def feature_store_yaml(conf: AppConfig) -> dict:
+    online = conf.feast.online_store
+    if online.type == "sqlite":
+        online_store = {"type": "sqlite", "path": resolve_root(online.path)}
+    else:
+        online_store = {"type": "redis", "connection_string": online.connection_string}
+    return {
+        "project": conf.feast.project,
+        "provider": "local",
+        "registry": {"registry_type": "file", "path": resolve_root(conf.feast.registry)},
+        # The Spark offline store reuses the job's active SparkSession (Delta, UTC, conf).
+        "offline_store": {"type": "spark"},
+        "online_store": online_store,
+        "entity_key_serialization_version": 2,
+    }
+
+
+def write_repo(conf: AppConfig) -> Path:
+    """Generate `<feast.repo_dir>/feature_store.yaml` (the `feast` CLI reads it from there)."""
+    repo = Path(resolve_root(conf.feast.repo_dir))
+    repo.mkdir(parents=True, exist_ok=True)
+    for path in (conf.feast.registry, conf.feast.online_store.path):
+        if path:
+            Path(resolve_root(path)).parent.mkdir(parents=True, exist_ok=True)
+    (repo / "feature_store.yaml").write_text(
+        "# Generated from conf/ by features/feature_repo/store.py: edit conf, not this file.\n"
+        + yaml.safe_dump(feature_store_yaml(conf), sort_keys=False))
+    return repo
+
+
+def open_store(conf: AppConfig) -> FeatureStore:
+    return FeatureStore(repo_path=str(write_repo(conf)))
+
+
+def repo_objects(conf: AppConfig) -> list:
+    return definitions(conf.storage.table_path("price_stats"), timedelta(hours=conf.feast.ttl_hours),
+                       conf.feast.owner, conf.feast.feature_service_version)

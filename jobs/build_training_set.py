@@ -1,0 +1,84 @@
+"""Build the `training_set` Delta table: closed listings with point-in-time Feast statistics.
+
+  spark-submit jobs/build_training_set.py [--as-of YYYY-MM-DD]
+
+Cleans `listings` as known at --as-of (rejects to `listings_rejected`), asks Feast for the
+price-model feature service as of each listing's creation time, splits by a seeded hash
+of listing_id and overwrites the table in one Delta transaction. The table's properties
+record the Delta versions of `listings` and `price_stats` it was built from.
+"""
+from __future__ import annotations
+
+import sys
+
+from pyspark.sql import functions as F
+
+from features.cleaning import clean_listings
+from features.clock import known_at, resolve_as_of
+from features.delta_io import current_version, read_table, write_table
+from features.feature_repo.store import open_store, repo_objects
+from features.rejects import counts_by_reason, quarantine_rows
+from features.training_set import assign_split, closed_listings, feature_entities, training_rows
+from jobs.common import iso_date, job_parser, load_job_config, setup_logging
+from pricesuggest.runinfo import git_commit, new_run_id
+from pricesuggest.spark import build_session
+
+JOB = "build_training_set"
+
+
+def main(argv=None) -> int:
+    parser = job_parser(__doc__.strip().splitlines()[0])
+    parser.add_argument("--as-of", type=iso_date, help="build from data known at this day 00:00 UTC (default: pipeline.as_of)")
+    args = parser.parse_args(argv)
+    conf = load_job_config(parser, args)
+    log = setup_logging()
+    spark = build_session(conf, JOB)
+    run_id = new_run_id(JOB)
+    listings_path, stats_path = conf.storage.table_path("listings"), conf.storage.table_path("price_stats")
+    listings_version, stats_version = current_version(spark, listings_path), current_version(spark, stats_path)
+    listings_all = read_table(spark, listings_path, version=listings_version)
+    as_of = resolve_as_of(args.as_of, conf.pipeline.as_of, listings_all)
+    metadata = {"run_id": run_id, "job": JOB, "git_commit": git_commit(), "as_of": as_of.isoformat()}
+
+    listings = known_at(listings_all, as_of)
+    kept, rejected = clean_listings(listings, conf.cleaning)
+    kept, rejected = kept.cache(), rejected.cache()
+    rows_in, n_kept, by_reason = listings.count(), kept.count(), counts_by_reason(rejected)
+    log.info("cleaning: %d in = %d kept + %d rejected %s", rows_in, n_kept, sum(by_reason.values()), by_reason)
+    if rows_in != n_kept + sum(by_reason.values()):
+        log.error("row accounting failed: %d in != %d kept + %d rejected", rows_in, n_kept, sum(by_reason.values()))
+        return 1
+    write_table(spark, quarantine_rows(rejected, JOB, run_id, as_of), conf.storage.table_path("listings_rejected"),
+                conf.storage.table("listings_rejected"), metadata,
+                update_condition="t.reject_reason <> s.reject_reason OR t.reject_detail <> s.reject_detail")
+
+    closed = closed_listings(kept)
+    store = open_store(conf)
+    store.apply(repo_objects(conf))  # the registry matches conf even if materialize never ran here
+    service = store.get_feature_service(conf.feast.feature_service)
+    features = store.get_historical_features(entity_df=feature_entities(closed), features=service,
+                                             full_feature_names=True).to_spark_df()
+    feature_columns = [f"{p.name}__{f.name}" for p in service.feature_view_projections for f in p.features]
+    rows = assign_split(training_rows(closed, features, feature_columns), conf.training_set.split_seed,
+                        conf.training_set.validation_share, conf.training_set.test_share)
+    rows = rows.withColumn("as_of", F.to_date(F.lit(as_of.isoformat()))).withColumn("run_id", F.lit(run_id))
+    written = write_table(spark, rows, conf.storage.table_path("training_set"), conf.storage.table("training_set"),
+                          metadata, {"listings_version": listings_version, "price_stats_version": stats_version,
+                                     "feature_service": service.name, "as_of": as_of.isoformat(), "run_id": run_id})
+    table = read_table(spark, conf.storage.table_path("training_set"), version=written.version)
+    n_closed, n_rows = closed.count(), table.count()
+    if n_rows != n_closed:
+        log.error("training rows %d != closed cleaned listings %d", n_rows, n_closed)
+        return 1
+    print(f"training_set version {written.version}: {n_rows:,} rows from listings v{listings_version}, "
+          f"price_stats v{stats_version}, as of {as_of}")
+    print(table.groupBy("split").count().orderBy("split").toPandas().to_string(index=False))
+    coverage = table.agg(*[F.avg(F.col(c).isNotNull().cast("double")).alias(c.split("__")[0])
+                           for c in feature_columns if c.endswith("__sold_q2")]).toPandas()
+    print("feature coverage (share of rows with a sold median):")
+    print(coverage.to_string(index=False, float_format="%.3f"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Hand-made listings for transform tests: every column of the `listings` contract."""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from PIL import Image
+
+from features.marketplace.generate import LISTINGS_SCHEMA
+
+
+def png(colour=(120, 30, 200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+GOOD_PNG = png()
+
+
+def listing(listing_id: int, *, seller_id: int = 1, category: str = "phones", status: str = "sold",
+            list_price: float = 120.0, sold_price: float | None = 100.0, created_at: datetime = datetime(2026, 6, 1),
+            closed_at: datetime | None = datetime(2026, 6, 3), title: str = "a phone", image: bytes | None = GOOD_PNG):
+    if status != "sold":
+        sold_price = None
+    if status == "active":
+        closed_at = None
+    return (listing_id, seller_id, category, None, None, title, "desc", image, status, float(list_price),
+            None if sold_price is None else float(sold_price), "CNY", created_at, closed_at)
+
+
+def listings_df(spark, rows):
+    return spark.createDataFrame(rows, LISTINGS_SCHEMA)
