@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from features.cleaning import clean_listings
 from features.clock import known_at, resolve_as_of
 from features.delta_io import current_version, read_table, write_table
-from features.feature_repo.store import open_store, repo_objects
+from features.feature_repo.store import feast_on, open_store, repo_objects
 from features.rejects import counts_by_reason, quarantine_rows
 from features.training_set import assign_split, closed_listings, feature_entities, training_rows
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
@@ -54,10 +54,11 @@ def main(argv=None) -> int:
 
     closed = closed_listings(kept)
     store = open_store(conf)
-    store.apply(repo_objects(conf))  # the registry matches conf even if materialize never ran here
-    service = store.get_feature_service(conf.feast.feature_service)
-    features = store.get_historical_features(entity_df=feature_entities(closed), features=service,
-                                             full_feature_names=True).to_spark_df()
+    with feast_on(spark):
+        store.apply(repo_objects(conf))  # the registry matches conf even if materialize never ran here
+        service = store.get_feature_service(conf.feast.feature_service)
+        features = store.get_historical_features(entity_df=feature_entities(closed), features=service,
+                                                 full_feature_names=True).to_spark_df()
     feature_columns = [f"{p.name}__{f.name}" for p in service.feature_view_projections for f in p.features]
     rows = assign_split(training_rows(closed, features, feature_columns), conf.training_set.split_seed,
                         conf.training_set.validation_share, conf.training_set.test_share)

@@ -12,7 +12,7 @@ import sys
 
 from features.clock import resolve_as_of
 from features.delta_io import read_table
-from features.feature_repo.store import open_store, repo_objects
+from features.feature_repo.store import feast_on, open_store, repo_objects
 from jobs.common import iso_date, job_parser, load_job_config, midnight, setup_logging
 from pricesuggest.spark import build_session
 
@@ -31,16 +31,17 @@ def main(argv=None) -> int:
 
     store = open_store(conf)
     objects = repo_objects(conf)
-    store.apply(objects)
-    log.info("feast apply: %d objects in project %s (registry %s)", len(objects), conf.feast.project,
-             store.config.registry.path)
-    for view in store.list_feature_views():
-        if view.most_recent_end_time is None:  # first run: Feast would otherwise start at wall-clock now - ttl
-            store.materialize(start_date=end - view.ttl, end_date=end, feature_views=[view.name])
-        elif view.most_recent_end_time.replace(tzinfo=None) < end:
-            store.materialize_incremental(end_date=end, feature_views=[view.name])
-        else:
-            log.info("%s already materialized up to %s", view.name, view.most_recent_end_time)
+    with feast_on(spark):
+        store.apply(objects)
+        log.info("feast apply: %d objects in project %s (registry %s)", len(objects), conf.feast.project,
+                 store.config.registry.path)
+        for view in store.list_feature_views():
+            if view.most_recent_end_time is None:  # first run: Feast would otherwise start at wall-clock now - ttl
+                store.materialize(start_date=end - view.ttl, end_date=end, feature_views=[view.name])
+            elif view.most_recent_end_time.replace(tzinfo=None) < end:
+                store.materialize_incremental(end_date=end, feature_views=[view.name])
+            else:
+                log.info("%s already materialized up to %s", view.name, view.most_recent_end_time)
     service = store.get_feature_service(conf.feast.feature_service)
     log.info("feature service %s: %d views online as of %s", service.name, len(service.feature_view_projections), end)
     return 0

@@ -12,7 +12,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from features.delta_io import read_table, table_properties, write_table
-from features.feature_repo.store import open_store, repo_objects
+from features.feature_repo.store import feast_on, open_store, repo_objects
 from features.price_stats import price_stats, snapshot_dates
 from jobs import build_training_set, compute_price_stats, generate_marketplace, materialize_features
 from listing_rows import listing, listings_df
@@ -143,12 +143,14 @@ def test_point_in_time_features_ignore_later_snapshots(spark, tmp_path):
     assert later.sold_mean == 550.0  # a later snapshot exists that would change the answer
 
     store = open_store(conf)
-    store.apply(repo_objects(conf))
     entity = spark.createDataFrame([(10, 5, "phones", "all", datetime(2026, 6, 5, 12))],
                                    "listing_id long, seller_id long, category string, platform string, "
                                    "event_timestamp timestamp")
-    got = store.get_historical_features(entity_df=entity, features=store.get_feature_service("price_model_v1"),
-                                        full_feature_names=True).to_spark_df().first()
+    with feast_on(spark):
+        store.apply(repo_objects(conf))
+        got = store.get_historical_features(entity_df=entity, features=store.get_feature_service("price_model_v1"),
+                                            full_feature_names=True).to_spark_df().first()
+    assert spark.conf.get("spark.sql.parser.quotedRegexColumnNames") == "false"  # Feast's setting undone
     assert got["seller_price_stats__sold_mean"] == 100.0
     assert got["seller_price_stats__sold_count"] == 1
     assert got["platform_price_stats__sold_mean"] == 100.0

@@ -1,11 +1,14 @@
 """feature_store.yaml from conf, and a FeatureStore bound to it."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import yaml
 from feast import FeatureStore
+from pyspark.sql import SparkSession
 
 from features.feature_repo.definitions import definitions
 from pricesuggest.config import AppConfig, resolve_root
@@ -48,3 +51,22 @@ def open_store(conf: AppConfig) -> FeatureStore:
 def repo_objects(conf: AppConfig) -> list:
     return definitions(conf.storage.table_path("price_stats"), timedelta(hours=conf.feast.ttl_hours),
                        conf.feast.owner, conf.feast.feature_service_version)
+
+
+REGEX_COLUMN_NAMES = "spark.sql.parser.quotedRegexColumnNames"
+
+
+@contextmanager
+def feast_on(spark: SparkSession) -> Iterator[None]:
+    """Run Feast calls on the job's session, then undo the setting Feast leaves behind.
+
+    Feast's Spark offline store sets `quotedRegexColumnNames=true` on the active session,
+    which turns every backticked column name into a regex: Delta's MERGE (and its data
+    skipping) then fails with INVALID_USAGE_OF_STAR_OR_REGEX. DataFrames Feast returns are
+    analysed when created, so restoring the setting afterwards is safe.
+    """
+    before = spark.conf.get(REGEX_COLUMN_NAMES, "false")
+    try:
+        yield
+    finally:
+        spark.conf.set(REGEX_COLUMN_NAMES, before)
