@@ -1,0 +1,78 @@
+"""Losses on log prices: the per-item objectives and the joint classifier/regressor losses.
+
+Per-item objectives L (vectors, one value per item):
+  mse_sold     (pred - log sold)^2 on sold items; unsold items carry no target (0, masked)
+  seller_gain  distance to the seller's target band, linear outside, zero inside:
+               sold   -> [log sold, log sold + log mu]       (sell no lower, at most mu above)
+               unsold -> [log list + log nu, log list]       (it did not sell at list: go lower)
+               mu = 1.2, nu = 1/1.2: "mu * p" on log prices means adding log mu.
+
+Joint losses (scalars), with p = sigmoid(classifier logit):
+  percentile   mean(C1 * L) + beta * max(0, delta - mean(C1))
+  threshold    mean(C1 * L) + beta * max(0, delta - mean(C1)) + gamma * weighted CE(p, C2)
+               C2 = 1[L < eps] (detached), per-batch weights w_p = sqrt((P+N)/2P), w_n = sqrt((P+N)/2N)
+C1 is the paper's indicator 1[p >= 0.5]. It has no gradient, so we use a straight-through
+estimator: the forward value is the hard indicator (the loss is the paper's), the backward
+pass uses d(p)/d(logit). The classifier then learns from the first term to switch off
+high-loss items and from the constraint term to keep at least delta of them on. Warm-up
+(stage 1) sets C1 = 1 for every item: the regressor learns from all items.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def mse_sold(pred: torch.Tensor, log_sold: torch.Tensor, is_sold: torch.Tensor) -> torch.Tensor:
+    """Per-item squared error on sold items, 0 on unsold ones (which have no sold price)."""
+    sold = is_sold.bool()
+    return torch.where(sold, (pred - torch.where(sold, log_sold, pred)) ** 2, torch.zeros_like(pred))
+
+
+def seller_gain(pred: torch.Tensor, log_sold: torch.Tensor, log_list: torch.Tensor, is_sold: torch.Tensor,
+                mu: float = 1.2, nu: float = 1 / 1.2) -> torch.Tensor:
+    """Per-item distance of the suggestion to the seller-gain band (zero inside it)."""
+    sold = is_sold.bool()
+    anchor = torch.where(sold, log_sold, log_list)
+    low = torch.where(sold, anchor, anchor + math.log(nu))
+    high = torch.where(sold, anchor + math.log(mu), anchor)
+    return torch.relu(low - pred) + torch.relu(pred - high)
+
+
+def qualified_indicator(logit: torch.Tensor) -> torch.Tensor:
+    """C1 = 1[sigmoid(logit) >= 0.5] forward, gradient of sigmoid(logit) backward."""
+    prob = torch.sigmoid(logit)
+    hard = (prob >= 0.5).to(prob.dtype)
+    return hard + (prob - prob.detach())  # exactly the hard value forward
+
+
+def weighted_cross_entropy(logit: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """CE with per-batch class weights w_p = sqrt((P+N)/2P), w_n = sqrt((P+N)/2N).
+
+    A class absent from the batch contributes nothing, so its weight is irrelevant (set 0).
+    """
+    labels = labels.to(logit.dtype)
+    total = labels.numel()
+    positives = labels.sum()
+    negatives = total - positives
+    w_p = torch.where(positives > 0, torch.sqrt(total / (2 * positives.clamp(min=1))), torch.zeros_like(positives))
+    w_n = torch.where(negatives > 0, torch.sqrt(total / (2 * negatives.clamp(min=1))), torch.zeros_like(negatives))
+    log_p = torch.nn.functional.logsigmoid(logit)
+    log_not_p = torch.nn.functional.logsigmoid(-logit)
+    return -(w_p * labels * log_p + w_n * (1 - labels) * log_not_p).mean()
+
+
+def percentile_joint(item_loss: torch.Tensor, logit: torch.Tensor, delta: float, beta: float,
+                     warm_up: bool = False) -> torch.Tensor:
+    """mean(C1 * L) + beta * max(0, delta - mean(C1)); warm-up: C1 = 1 for all items."""
+    c1 = torch.ones_like(item_loss) if warm_up else qualified_indicator(logit)
+    return (c1 * item_loss).mean() + beta * torch.relu(delta - c1.mean())
+
+
+def threshold_joint(item_loss: torch.Tensor, logit: torch.Tensor, eps: float, gamma: float,
+                    delta: float = 0.0, beta: float = 0.0, warm_up: bool = False) -> torch.Tensor:
+    """The percentile terms plus gamma * weighted CE against C2 = 1[L < eps]."""
+    labels = (item_loss.detach() < eps).to(item_loss.dtype)
+    return (percentile_joint(item_loss, logit, delta, beta, warm_up)
+            + gamma * weighted_cross_entropy(logit, labels))
