@@ -62,7 +62,8 @@ def main(argv=None) -> int:
     feature_columns = [f"{p.name}__{f.name}" for p in service.feature_view_projections for f in p.features]
     rows = assign_split(training_rows(closed, features, feature_columns), conf.training_set.split_seed,
                         conf.training_set.validation_share, conf.training_set.test_share)
-    rows = rows.withColumn("as_of", F.to_date(F.lit(as_of.isoformat()))).withColumn("run_id", F.lit(run_id))
+    rows = rows.withColumn("as_of", F.to_date(F.lit(as_of.isoformat()))).withColumn("run_id", F.lit(run_id)) \
+        .repartition(conf.training_set.files_per_split, "listing_id")  # n files in every split directory
     written = write_table(spark, rows, conf.storage.table_path("training_set"), conf.storage.table("training_set"),
                           metadata, {"listings_version": listings_version, "price_stats_version": stats_version,
                                      "feature_service": service.name, "as_of": as_of.isoformat(), "run_id": run_id})

@@ -205,10 +205,23 @@ class TrainingSetConf:
     split_seed: int
     validation_share: float
     test_share: float
+    files_per_split: int
 
     def __post_init__(self) -> None:
         if not (0 <= self.validation_share and 0 <= self.test_share and self.validation_share + self.test_share < 1):
             raise ConfigError("validation_share + test_share must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainingConf:
+    num_proc: int
+    reader_workers: int
+    vocab_size: int
+    vocab_min_count: int
+    promotion_metric: str
+    promotion_tolerance: float
+    model: dict[str, Any]  # checked against models.price_net.PriceModelConfig by the job
+    train: dict[str, Any]  # checked against models.train.TrainConfig by the job
 
 
 @dataclass(frozen=True)
@@ -221,6 +234,7 @@ class AppConfig:
     pipeline: PipelineConf
     feast: FeastConf
     training_set: TrainingSetConf
+    training: TrainingConf
     conf_dirs: tuple[str, ...] = ()
 
 
@@ -300,6 +314,8 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def from_dict(cls: Any, data: Any, where: str) -> Any:
     """Build `cls` (a dataclass or typing annotation) from plain YAML data, checking types."""
     origin = typing.get_origin(cls)
+    if cls is Any:
+        return data
     if dataclasses.is_dataclass(cls):
         if not isinstance(data, dict):
             raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")

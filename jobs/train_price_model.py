@@ -1,0 +1,235 @@
+"""Train the price model with Horovod on Spark over Petastorm; register it; promote it if no worse.
+
+  spark-submit jobs/train_price_model.py                    # train, register, gate-promote `latest`
+  spark-submit jobs/train_price_model.py --resume RUN_ID    # continue a crashed run from its checkpoint
+  spark-submit jobs/train_price_model.py --rollback VERSION # point `latest` at an earlier version
+
+The driver pins the training table's Delta version, builds the vocabulary and the
+statistics normalisation from its train split (in Spark), lists the Parquet files of that
+exact snapshot, and launches `horovod.spark.run` with `training.num_proc` processes (1: in
+the driver, no Horovod). Rank 0 checkpoints every epoch; the driver registers the final
+model and moves `latest` only through the promotion gate (or --force).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sys
+import warnings
+from dataclasses import dataclass
+
+import torch
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from features.delta_io import current_version, read_table
+from jobs.common import job_parser, load_job_config, positive_int, setup_logging
+from models.distributed import context, device_for
+from models.inputs import ModelInputs
+from models.petastorm_data import petastorm_batches
+from models.price_net import PriceModelConfig, PriceSuggester
+from models.stats_input import StatsNormalizer
+from models.store import ModelStore
+from models.text import Vocabulary, tokenize
+from models.train import TrainConfig, fit
+from pricesuggest.runinfo import git_commit, new_run_id
+from pricesuggest.spark import build_session
+
+JOB = "train_price_model"
+
+
+@dataclass
+class TrainingRun:
+    """Everything a training process needs; pickled to the Horovod processes."""
+
+    run_id: str
+    model_config: dict
+    train_config: dict
+    inputs: dict
+    train_urls: list[str]
+    val_urls: list[str]
+    steps_per_epoch: int
+    val_steps: int
+    model_store: str
+    reader_workers: int
+    resume: bool
+    data: dict
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def train_process(run: TrainingRun) -> dict:
+    """One training process: alone, or one Horovod rank (then launched in a Spark task)."""
+    # pyarrow 14 deprecation notices from inside petastorm 0.12, once per row group: noise.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="petastorm")
+    ctx = context()
+    device = device_for(ctx)
+    model_cfg, train_cfg = PriceModelConfig(**run.model_config), TrainConfig(**run.train_config)
+    inputs = ModelInputs.from_dict(run.inputs)
+    model = PriceSuggester(model_cfg)
+    store = ModelStore(run.model_store)
+    start_epoch, optimizer_state = 0, None
+    if run.resume:
+        checkpoint = store.load_checkpoint(run.run_id)
+        if checkpoint is None:
+            raise FileNotFoundError(f"no checkpoint for run {run.run_id} in {store.root}")
+        model.load_state_dict(checkpoint["state_dict"])
+        start_epoch, optimizer_state = int(checkpoint["epoch"]), checkpoint["optimizer_state"]
+
+    def save(epoch: int, metrics: dict, optimizer) -> None:  # rank 0 only
+        store.save_checkpoint(run.run_id, {
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer_state": optimizer.state_dict(), "epoch": epoch + 1, "metrics": metrics,
+            "model_config": run.model_config, "train_config": run.train_config, "inputs": run.inputs,
+            "data": run.data, "run_id": run.run_id})
+
+    seen: set[int] = set()  # listing ids this rank trained on: shows each rank read its own shard
+
+    def recording(batches):
+        for batch in batches:
+            seen.update(batch["listing_id"].tolist())
+            yield batch
+
+    bs = train_cfg.batch_size
+    with petastorm_batches(run.train_urls, inputs, bs, ctx.rank, ctx.size, train_cfg.seed, run.reader_workers) as train, \
+            petastorm_batches(run.val_urls, inputs, bs, ctx.rank, ctx.size, train_cfg.seed, run.reader_workers) as val:
+        history = fit(train_cfg, model, recording(train), run.steps_per_epoch, val, run.val_steps, ctx, device,
+                      start_epoch, optimizer_state, on_epoch_end=save)
+    return {"rank": ctx.rank, "size": ctx.size, "history": history, "weights_digest": weights_digest(model),
+            "listing_ids_seen": sorted(seen)}
+
+
+def fit_inputs(train_rows, stats_columns: list[str], vocab_size: int, min_count: int, image_size: int,
+               text_length: int) -> ModelInputs:
+    """Vocabulary and statistics normalisation from the train split, computed in Spark."""
+    tokens = F.pandas_udf(lambda texts: texts.map(tokenize), T.ArrayType(T.StringType()))
+    words = (train_rows.select(F.explode(tokens(F.concat_ws(" ", "title", "description"))).alias("w"))
+             .groupBy("w").count().where(F.col("count") >= min_count)
+             .orderBy(F.desc("count"), "w").limit(vocab_size - 2).collect())
+    logged = [F.log1p(F.greatest(F.col(c).cast("double"), F.lit(0.0))) for c in stats_columns]
+    moments = train_rows.agg(*[F.avg(x).alias(f"m{i}") for i, x in enumerate(logged)],
+                             *[F.stddev_pop(x).alias(f"s{i}") for i, x in enumerate(logged)]).first()
+    mean = [moments[f"m{i}"] if moments[f"m{i}"] is not None else 0.0 for i in range(len(stats_columns))]
+    std = [moments[f"s{i}"] if moments[f"s{i}"] and moments[f"s{i}"] > 1e-6 else 1.0 for i in range(len(stats_columns))]
+    return ModelInputs(Vocabulary([r["w"] for r in words]), StatsNormalizer(stats_columns, mean, std),
+                       image_size, text_length)
+
+
+def parse_args(argv):
+    parser = job_parser(__doc__.strip().splitlines()[0])
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue this run from its last checkpoint")
+    parser.add_argument("--rollback", metavar="VERSION", help="point `latest` at this registered version and exit")
+    parser.add_argument("--force", action="store_true", help="promote even if the promotion gate says no")
+    parser.add_argument("--no-promote", action="store_true", help="register only; never move `latest`")
+    parser.add_argument("--num-proc", type=positive_int, help="training processes (default: training.num_proc)")
+    parser.add_argument("--epochs", type=positive_int, help="epochs after warm-up (default: training.train.epochs)")
+    args = parser.parse_args(argv)
+    return parser, args, load_job_config(parser, args)
+
+
+def main(argv=None) -> int:
+    parser, args, conf = parse_args(argv)
+    log = setup_logging()
+    store = ModelStore(conf.storage.model_store)
+    if args.rollback:
+        try:
+            store.set_latest(args.rollback)
+        except KeyError as exc:
+            parser.error(str(exc))
+        print(f"latest -> {args.rollback}")
+        return 0
+    train_settings = dict(conf.training.train, **({"epochs": args.epochs} if args.epochs else {}))
+    try:
+        train_cfg = TrainConfig(**train_settings)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"configuration training.train: {exc}")
+
+    spark = build_session(conf, JOB)
+    table_path = conf.storage.table_path("training_set")
+    previous = store.load_checkpoint(args.resume) if args.resume else None
+    if args.resume and previous is None:
+        parser.error(f"--resume {args.resume}: no checkpoint in {store.root}")
+    version = previous["data"]["version"] if previous else current_version(spark, table_path)
+    table = read_table(spark, table_path, version=version)
+    stats_columns = sorted(c for c in table.columns if "__" in c)
+    image_size = int(conf.generator.image_size)
+    model_settings = dict(conf.training.model, vocab_size=conf.training.vocab_size, image_size=image_size,
+                          n_stats=len(stats_columns))
+    try:
+        model_cfg = PriceModelConfig(**model_settings)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"configuration training.model: {exc}")
+
+    train_rows, val_rows = table.where("split = 'train'"), table.where("split = 'validation'")
+    if previous:
+        inputs = ModelInputs.from_dict(previous["inputs"])
+    else:
+        inputs = fit_inputs(train_rows, stats_columns, conf.training.vocab_size, conf.training.vocab_min_count,
+                            image_size, model_cfg.text_length)
+    model_cfg = dataclasses.replace(model_cfg, vocab_size=inputs.vocabulary.size)
+    num_proc = args.num_proc or conf.training.num_proc
+    n_train, n_val = train_rows.count(), val_rows.count()
+    per_step = train_cfg.batch_size * num_proc
+    if n_train < per_step:
+        log.error("training split has %d rows: fewer than one step of %d x %d", n_train, num_proc, train_cfg.batch_size)
+        return 1
+    run = TrainingRun(
+        run_id=args.resume or new_run_id(JOB), model_config=dataclasses.asdict(model_cfg),
+        train_config=dataclasses.asdict(train_cfg), inputs=inputs.to_dict(),
+        train_urls=train_rows.inputFiles(), val_urls=val_rows.inputFiles(),
+        steps_per_epoch=n_train // per_step, val_steps=max(1, n_val // per_step) if n_val >= num_proc else 0,
+        model_store=conf.storage.model_store, reader_workers=conf.training.reader_workers,
+        resume=bool(args.resume), data={"table": table_path, "version": version, "train_rows": n_train,
+                                        "validation_rows": n_val})
+    for split, urls in (("train", run.train_urls), ("validation", run.val_urls)):
+        if len(urls) < num_proc:  # Petastorm shards whole row groups: an empty shard would stall Horovod
+            log.error("%s split has %d file(s) for %d processes: rebuild the training set with "
+                      "training_set.files_per_split >= %d", split, len(urls), num_proc, num_proc)
+            return 1
+    log.info("run %s: training_set v%d, %d train / %d validation rows, %d process(es), %d steps/epoch, "
+             "vocabulary %d, %d statistics", run.run_id, version, n_train, n_val, num_proc, run.steps_per_epoch,
+             inputs.vocabulary.size, len(stats_columns))
+
+    if num_proc > 1:
+        import horovod.spark
+
+        results = horovod.spark.run(train_process, args=(run,), num_proc=num_proc, use_gloo=True, use_mpi=False,
+                                    stdout=sys.stdout, stderr=sys.stderr, verbose=1)
+    else:
+        results = [train_process(run)]
+    digests = {r["weights_digest"] for r in results}
+    if len(digests) != 1:
+        log.error("ranks ended with different weights: %s", digests)
+        return 1
+    for r in results:
+        log.info("rank %d/%d trained on %d distinct listings", r["rank"], r["size"], len(r["listing_ids_seen"]))
+
+    final = store.load_checkpoint(run.run_id)
+    model_version = f"{run.run_id.removeprefix(JOB + '-')}"
+    validation = {k: v for k, v in final["metrics"].items() if k.startswith("val_")}
+    metadata = {"model_version": model_version, "run_id": run.run_id, "git_commit": git_commit(),
+                "training_table": run.data, "model_config": run.model_config, "train_config": run.train_config,
+                "validation": validation, "epochs": final["epoch"], "num_proc": num_proc,
+                "history": [h for r in results if r["rank"] == 0 for h in r["history"]]}
+    payload = {k: final[k] for k in ("state_dict", "model_config", "train_config", "inputs", "data")}
+    payload["model_version"] = model_version
+    payload["git_commit"] = metadata["git_commit"]
+    store.register(model_version, payload, metadata)
+    print(f"registered model {model_version}: " + ", ".join(f"{k}={v:.4f}" for k, v in validation.items()))
+    if args.no_promote:
+        print("not promoted (--no-promote)")
+        return 0
+    promoted, reason = store.promote(model_version, conf.training.promotion_metric,
+                                     conf.training.promotion_tolerance, force=args.force)
+    print(f"{'promoted' if promoted else 'NOT promoted'} to latest: {reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

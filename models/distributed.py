@@ -1,0 +1,70 @@
+"""One process or many: what the training loop needs to know, whichever it is.
+
+Under Horovod (launched by `horovod.spark.run` or `horovodrun`) gradients are averaged with
+`hvd.DistributedOptimizer`, rank 0's initial state is broadcast, and metrics are averaged
+over ranks. Alone (notebooks, tests), the same calls are no-ops.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+
+class Single:
+    rank, size, local_rank = 0, 1, 0
+
+    def wrap_optimizer(self, optimizer, model):
+        return optimizer
+
+    def broadcast_state(self, model, optimizer) -> None:
+        pass
+
+    def mean(self, value: torch.Tensor, name: str) -> torch.Tensor:
+        return value
+
+    def sum(self, value: torch.Tensor, name: str) -> torch.Tensor:
+        return value
+
+    def min_int(self, value: int, name: str) -> int:
+        return value
+
+
+class Horovod(Single):
+    def __init__(self):
+        import horovod.torch as hvd
+
+        hvd.init()
+        self.hvd = hvd
+        self.rank, self.size, self.local_rank = hvd.rank(), hvd.size(), hvd.local_rank()
+
+    def wrap_optimizer(self, optimizer, model):
+        return self.hvd.DistributedOptimizer(optimizer, named_parameters=model.named_parameters())
+
+    def broadcast_state(self, model, optimizer) -> None:
+        self.hvd.broadcast_parameters(model.state_dict(), root_rank=0)
+        self.hvd.broadcast_optimizer_state(optimizer, root_rank=0)
+
+    def mean(self, value, name):
+        return self.hvd.allreduce(value.detach().cpu(), name=name, op=self.hvd.Average)
+
+    def sum(self, value, name):
+        return self.hvd.allreduce(value.detach().cpu(), name=name, op=self.hvd.Sum)
+
+    def min_int(self, value, name):
+        return int(self.hvd.allreduce(torch.tensor([value]), name=name, op=self.hvd.Min).item())
+
+
+def launched_by_horovod() -> bool:
+    return any(k in os.environ for k in ("HOROVOD_RANK", "OMPI_COMM_WORLD_RANK", "HOROVOD_HOSTNAME"))
+
+
+def context() -> Single:
+    return Horovod() if launched_by_horovod() else Single()
+
+
+def device_for(ctx: Single) -> torch.device:
+    """One GPU per rank when there are GPUs, the CPU otherwise."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", ctx.local_rank % torch.cuda.device_count())
+    return torch.device("cpu")

@@ -1,0 +1,107 @@
+"""The model store: resumable run checkpoints, registered versions, and a `latest` pointer.
+
+Layout under `storage.model_store` (a path the driver and every executor can reach: local
+disk for the embedded default, a shared mount on a cluster):
+  runs/<run_id>/checkpoint.pt        rank 0's last epoch (weights, optimizer, epoch) for --resume
+  versions/<version>/model.pt        a registered model (no optimizer state)
+  versions/<version>/metadata.json   config, data version, git commit, validation metrics
+  LATEST                             the promoted version; replaced atomically (rename)
+Files are written to a temporary name and renamed, so a crash never leaves half a file
+behind a name a reader uses. Weights are loaded with `weights_only=True`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from pricesuggest.config import resolve_root
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class ModelStore:
+    def __init__(self, root: str):
+        if "://" in root:
+            raise ValueError(f"model store {root!r}: use a mounted path (every executor writes checkpoints)")
+        self.root = Path(resolve_root(root))
+
+    # ------------------------------------------------------------------ runs (resume)
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id / "checkpoint.pt"
+
+    def save_checkpoint(self, run_id: str, payload: dict) -> None:
+        _atomic_write(self.checkpoint_path(run_id), lambda tmp: torch.save(payload, tmp))
+
+    def load_checkpoint(self, run_id: str) -> dict | None:
+        path = self.checkpoint_path(run_id)
+        return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+
+    # ------------------------------------------------------------------ versions
+
+    def version_dir(self, version: str) -> Path:
+        return self.root / "versions" / version
+
+    def register(self, version: str, payload: dict, metadata: dict) -> Path:
+        directory = self.version_dir(version)
+        _atomic_write(directory / "model.pt", lambda tmp: torch.save(payload, tmp))
+        _atomic_write(directory / "metadata.json", lambda tmp: tmp.write_text(json.dumps(metadata, indent=2, default=str)))
+        return directory
+
+    def versions(self) -> list[str]:
+        base = self.root / "versions"
+        return sorted(p.name for p in base.iterdir() if (p / "metadata.json").exists()) if base.exists() else []
+
+    def metadata(self, version: str) -> dict:
+        path = self.version_dir(version) / "metadata.json"
+        if not path.exists():
+            raise KeyError(f"no model version {version!r} in {self.root}")
+        return json.loads(path.read_text())
+
+    def load(self, version: str = "latest") -> dict:
+        version = self.resolve(version)
+        return torch.load(self.version_dir(version) / "model.pt", map_location="cpu", weights_only=True)
+
+    # ------------------------------------------------------------------ latest
+
+    def latest(self) -> str | None:
+        path = self.root / "LATEST"
+        return path.read_text().strip() if path.exists() else None
+
+    def resolve(self, version: str) -> str:
+        if version != "latest":
+            self.metadata(version)  # raises for an unknown version
+            return version
+        latest = self.latest()
+        if latest is None:
+            raise KeyError(f"no promoted model in {self.root}: train one first")
+        return latest
+
+    def set_latest(self, version: str) -> None:
+        self.metadata(version)
+        _atomic_write(self.root / "LATEST", lambda tmp: tmp.write_text(version + "\n"))
+
+    def promote(self, version: str, metric: str, tolerance: float, force: bool = False) -> tuple[bool, str]:
+        """Move LATEST to `version` unless its `metric` (lower is better) is worse than LATEST's."""
+        current = self.latest()
+        new_value = self.metadata(version)["validation"][metric]
+        if current is None or force:
+            self.set_latest(version)
+            return True, "forced" if force and current else "first model"
+        old_value = self.metadata(current)["validation"].get(metric)
+        if old_value is None or new_value <= old_value * (1 + tolerance):
+            self.set_latest(version)
+            return True, f"{metric} {new_value:.4f} vs {old_value}"
+        return False, f"{metric} {new_value:.4f} is worse than latest {current}'s {old_value:.4f}"
+
+    def remove_run(self, run_id: str) -> None:
+        shutil.rmtree(self.root / "runs" / run_id, ignore_errors=True)
