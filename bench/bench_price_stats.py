@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
-    parser.add_argument("--spark-only", type=int, nargs="*", default=[])
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 5_000_000],
+                        help="sizes run by both contenders")
+    parser.add_argument("--spark-only", type=int, nargs="*", default=[], help="sizes run by Spark alone")
     parser.add_argument("--snapshot-days", type=int, default=7)
     parser.add_argument("--scratch", default="/tmp/bench-price-stats")
     parser.add_argument("--driver-memory", default="8g")

@@ -55,9 +55,24 @@ def outcomes_by_snapshot(listings: DataFrame, dates: DataFrame, window_days: int
     return exploded.join(F.broadcast(dates.select("snapshot_date")), "snapshot_date")  # gaps in `dates`
 
 
+def exact_quantile(sorted_values: F.Column, q: float) -> F.Column:
+    """Quantile with linear interpolation (pandas' default) of an ascending array; null when empty."""
+    n = F.size(sorted_values)
+    pos = F.lit(q) * (n - 1)
+    lo = F.floor(pos).cast("int")
+    hi = F.least(lo + 1, n - 1)
+    low_value, high_value = F.element_at(sorted_values, lo + 1), F.element_at(sorted_values, hi + 1)
+    return F.when(n > 0, low_value + (pos - lo) * (high_value - low_value))
+
+
 def price_stats(listings: DataFrame, dates: DataFrame, window_days: int, accuracy: int,
                 seller_min_count: int) -> DataFrame:
-    """Statistics for every (requested snapshot, level, key) with data, in STATS_SCHEMA."""
+    """Statistics for every (requested snapshot, level, key) with data, in STATS_SCHEMA.
+
+    Platform and category groups are large and few: `percentile_approx` sketches. Seller
+    groups are small and many (millions of seller-days): a sketch object per group costs
+    more than sorting its few prices, so sellers get exact quantiles from sorted arrays.
+    """
     rows = outcomes_by_snapshot(listings, dates, window_days).select(
         "snapshot_date", "category", F.col("seller_id").cast("string").alias("seller"),
         F.when(F.col("status") == "sold", F.col("sold_price")).alias("sold"),
@@ -67,19 +82,22 @@ def price_stats(listings: DataFrame, dates: DataFrame, window_days: int, accurac
         aggregates += [f"count({group}) AS {group}_count",
                        f"percentile_approx({group}, array(0.25, 0.5, 0.75), {int(accuracy)}) AS {group}_q",
                        f"avg({group}) AS {group}_mean"]
-    # One aggregation over the three levels: Spark expands each row once per grouping set.
+    # Platform and category in one aggregation: Spark expands each row once per grouping set.
     view = f"price_stats_rows_{uuid.uuid4().hex}"
     rows.createOrReplaceTempView(view)
-    grouped = rows.sparkSession.sql(
-        f"SELECT snapshot_date, category, seller, {', '.join(aggregates)}, grouping_id() AS gid FROM {view} "
-        "GROUP BY snapshot_date, category, seller "
-        "GROUPING SETS ((snapshot_date), (snapshot_date, category), (snapshot_date, seller))")
-    # grouping_id bits (snapshot_date, category, seller): 0b011 date only, 0b001 +category, 0b010 +seller
-    level = (F.when(F.col("gid") == 3, "platform").when(F.col("gid") == 1, "category")
-             .when(F.col("gid") == 2, "seller"))
-    key = (F.when(F.col("gid") == 3, F.lit(PLATFORM_KEY)).when(F.col("gid") == 1, F.col("category"))
-           .otherwise(F.col("seller")))
-    stats = grouped.withColumn("level", level).withColumn("key", key)
+    wide = rows.sparkSession.sql(
+        f"SELECT snapshot_date, CASE WHEN grouping(category) = 1 THEN 'platform' ELSE 'category' END AS level, "
+        f"coalesce(category, '{PLATFORM_KEY}') AS key, {', '.join(aggregates)} FROM {view} "
+        "GROUP BY snapshot_date, category GROUPING SETS ((snapshot_date), (snapshot_date, category))")
+    seller_aggregates = []
+    for group in ("sold", "unsold"):
+        values = F.sort_array(F.collect_list(group))
+        seller_aggregates += [F.count(group).alias(f"{group}_count"),
+                              F.array(*[exact_quantile(values, q) for q in (0.25, 0.5, 0.75)]).alias(f"{group}_q"),
+                              F.avg(group).alias(f"{group}_mean")]
+    sellers = rows.groupBy("snapshot_date", F.col("seller").alias("key")).agg(*seller_aggregates) \
+        .withColumn("level", F.lit("seller"))
+    stats = wide.unionByName(sellers)
     columns = [F.col("snapshot_date"), F.to_timestamp(F.col("snapshot_date")).alias("snapshot_ts"),
                F.col("level"), F.col("key")]
     for group in ("sold", "unsold"):

@@ -207,6 +207,8 @@ def main(argv=None) -> int:
     if len(digests) != 1:
         log.error("ranks ended with different weights: %s", digests)
         return 1
+    seen = [set(r["listing_ids_seen"]) for r in results]
+    overlap = len(set.intersection(*seen)) if len(seen) > 1 else 0
     for r in results:
         log.info("rank %d/%d trained on %d distinct listings", r["rank"], r["size"], len(r["listing_ids_seen"]))
 
@@ -216,6 +218,8 @@ def main(argv=None) -> int:
     metadata = {"model_version": model_version, "run_id": run.run_id, "git_commit": git_commit(),
                 "training_table": run.data, "model_config": run.model_config, "train_config": run.train_config,
                 "validation": validation, "epochs": final["epoch"], "num_proc": num_proc,
+                "ranks": [{"rank": r["rank"], "listings_seen": len(r["listing_ids_seen"])} for r in results],
+                "shard_overlap": overlap,
                 "history": [h for r in results if r["rank"] == 0 for h in r["history"]]}
     payload = {k: final[k] for k in ("state_dict", "model_config", "train_config", "inputs", "data")}
     payload["model_version"] = model_version

@@ -10,6 +10,7 @@ Per-item objectives L (vectors, one value per item):
 Joint losses (scalars), with p = sigmoid(classifier logit):
   percentile   mean(C1 * L) + beta * max(0, delta - mean(C1))
   threshold    mean(C1 * L) + beta * max(0, delta - mean(C1)) + gamma * weighted CE(p, C2)
+               (the paper's Eq. 3; delta here is a low floor against the all-negative solution)
                C2 = 1[L < eps] (detached), per-batch weights w_p = sqrt((P+N)/2P), w_n = sqrt((P+N)/2N)
 C1 is the paper's indicator 1[p >= 0.5]. It has no gradient, so we use a straight-through
 estimator: the forward value is the hard indicator (the loss is the paper's), the backward

@@ -30,6 +30,9 @@ class TrainConfig:
     beta: float = 10.0  # weight of the percentile constraint (must outweigh item losses)
     eps: float = 0.15  # threshold: positive when the item loss is below eps
     gamma: float = 1.0  # weight of the weighted cross-entropy
+    # threshold: the paper's Eq. 3 keeps a beta * max(0, delta - share positive) term so the
+    # classifier cannot settle on "all negative"; a low floor leaves the share to eps.
+    threshold_min_positive: float = 0.1
     mu: float = 1.2
     nu: float = 1 / 1.2
     warm_up: bool = True
@@ -75,7 +78,7 @@ def batch_loss(cfg: TrainConfig, model: PriceSuggester, batch: Batch, warm_up: b
     elif cfg.constraint == "percentile":
         total = percentile_joint(losses, logit, cfg.delta, cfg.beta, warm_up)
     else:
-        total = threshold_joint(losses, logit, cfg.eps, cfg.gamma, warm_up=warm_up)
+        total = threshold_joint(losses, logit, cfg.eps, cfg.gamma, cfg.threshold_min_positive, cfg.beta, warm_up)
     return total, losses, logit
 
 
