@@ -8,6 +8,9 @@ import warnings
 from datetime import date, datetime
 from pathlib import Path
 
+from features.cleaning import clean_listings
+from features.delta_io import write_table
+from features.rejects import counts_by_reason, quarantine_rows
 from pricesuggest.config import AppConfig, ConfigError, load_config
 
 
@@ -52,10 +55,30 @@ def setup_logging() -> logging.Logger:
     logging.getLogger("feast").setLevel(logging.WARNING)  # "registry cache expired" on every call
     # Known, harmless noise from the pinned stack (pyspark's distutils use, pandas 2.2 deprecations
     # inside pyarrow 14, Feast's "experimental Spark store" notice) buries the jobs' own output.
-    for category, module in ((DeprecationWarning, ""), (FutureWarning, ""), (RuntimeWarning, "feast")):
-        warnings.filterwarnings("ignore", category=category, module=module)
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message="The spark .* is an experimental feature", category=RuntimeWarning)
     return logging.getLogger("pricesuggest")
 
 
 def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
+
+
+def clean_with_quarantine(spark, conf: AppConfig, listings, metadata: dict, as_of: date, log: logging.Logger):
+    """Clean `listings`, MERGE the rejects into `listings_rejected`, check rows in = kept + rejected.
+
+    Returns the kept rows (cached), or None when the accounting fails (the job then exits 1).
+    """
+    kept, rejected = clean_listings(listings, conf.cleaning)
+    kept, rejected = kept.cache(), rejected.cache()
+    rows_in, n_kept, by_reason = listings.count(), kept.count(), counts_by_reason(rejected)
+    n_rejected = sum(by_reason.values())
+    log.info("cleaning: %d in = %d kept + %d rejected %s", rows_in, n_kept, n_rejected, by_reason)
+    if rows_in != n_kept + n_rejected:
+        log.error("row accounting failed: %d in != %d kept + %d rejected", rows_in, n_kept, n_rejected)
+        return None
+    write_table(spark, quarantine_rows(rejected, metadata["job"], metadata["run_id"], as_of),
+                conf.storage.table_path("listings_rejected"), conf.storage.table("listings_rejected"), metadata,
+                update_condition="t.reject_reason <> s.reject_reason OR t.reject_detail <> s.reject_detail")
+    return kept

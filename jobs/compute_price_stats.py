@@ -14,12 +14,10 @@ from datetime import date, timedelta
 
 from pyspark.sql import functions as F
 
-from features.cleaning import clean_listings
 from features.clock import known_at, resolve_as_of
 from features.delta_io import read_table, table_exists, write_table
 from features.price_stats import price_stats, snapshot_dates
-from features.rejects import counts_by_reason, quarantine_rows
-from jobs.common import iso_date, job_parser, load_job_config, setup_logging
+from jobs.common import clean_with_quarantine, iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
 
@@ -64,16 +62,9 @@ def main(argv=None) -> int:
     days = requested_days(spark, args, as_of, stats_path, listings)
     metadata = {"run_id": run_id, "job": JOB, "git_commit": git_commit(), "as_of": as_of.isoformat()}
 
-    kept, rejected = clean_listings(listings, conf.cleaning)
-    kept, rejected = kept.cache(), rejected.cache()
-    rows_in, n_kept, by_reason = listings.count(), kept.count(), counts_by_reason(rejected)
-    log.info("cleaning: %d in = %d kept + %d rejected %s", rows_in, n_kept, sum(by_reason.values()), by_reason)
-    if rows_in != n_kept + sum(by_reason.values()):
-        log.error("row accounting failed: %d in != %d kept + %d rejected", rows_in, n_kept, sum(by_reason.values()))
+    kept = clean_with_quarantine(spark, conf, listings, metadata, as_of, log)
+    if kept is None:
         return 1
-    write_table(spark, quarantine_rows(rejected, JOB, run_id, as_of), conf.storage.table_path("listings_rejected"),
-                conf.storage.table("listings_rejected"), metadata,
-                update_condition="t.reject_reason <> s.reject_reason OR t.reject_detail <> s.reject_detail")
 
     if days is None:
         log.info("price_stats is up to date for as-of %s: nothing to compute", as_of)

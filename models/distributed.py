@@ -12,7 +12,7 @@ import torch
 
 
 class Single:
-    rank, size, local_rank = 0, 1, 0
+    rank, size, local_rank, local_size = 0, 1, 0, 1
 
     def wrap_optimizer(self, optimizer, model):
         return optimizer
@@ -37,6 +37,7 @@ class Horovod(Single):
         hvd.init()
         self.hvd = hvd
         self.rank, self.size, self.local_rank = hvd.rank(), hvd.size(), hvd.local_rank()
+        self.local_size = hvd.local_size()
 
     def wrap_optimizer(self, optimizer, model):
         return self.hvd.DistributedOptimizer(optimizer, named_parameters=model.named_parameters())
@@ -64,7 +65,10 @@ def context() -> Single:
 
 
 def device_for(ctx: Single) -> torch.device:
-    """One GPU per rank when there are GPUs, the CPU otherwise."""
+    """One GPU per rank when there are GPUs, the CPU otherwise (its cores split between the ranks)."""
     if torch.cuda.is_available():
         return torch.device("cuda", ctx.local_rank % torch.cuda.device_count())
+    # torch starts one thread per core in every process: N ranks on one host would run N x cores
+    # threads and thrash. Give each rank its share of the cores.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // ctx.local_size))
     return torch.device("cpu")

@@ -43,7 +43,9 @@ def petastorm_batches(urls: list[str], inputs: ModelInputs, batch_size: int, ran
     reader = make_batch_reader([file_url(u) for u in urls], schema_fields=inputs.source_columns(),
                                transform_spec=transform_spec(inputs), cur_shard=rank, shard_count=size,
                                num_epochs=None if loop else 1, shuffle_row_groups=loop, seed=seed,
-                               workers_count=workers, reader_pool_type="thread")
+                               workers_count=workers, reader_pool_type="thread",
+                               # a result is a whole decoded row group (~80 MB at 64 px): keep few in flight
+                               results_queue_size=3)
     loader = DataLoader(reader, batch_size=batch_size, shuffling_queue_capacity=4 * batch_size if loop else 0)
     try:
         yield iter(loader)
