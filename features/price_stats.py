@@ -11,6 +11,8 @@ Statistics, per (snapshot, level, key):
   unsold_*  the same of list_price over listings that expired unsold
 Sellers with fewer than `seller_min_count` sold (unsold) listings in the window get null
 quartiles/mean for that group, with the count kept (see conf/base/features.yaml).
+Quartiles: `percentile_approx` for platform and category, exact (linear interpolation, as
+pandas) for sellers.
 """
 from __future__ import annotations
 
