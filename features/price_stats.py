@@ -19,6 +19,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+import numpy as np
+import pandas as pd
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -57,26 +60,74 @@ def outcomes_by_snapshot(listings: DataFrame, dates: DataFrame, window_days: int
     return exploded.join(F.broadcast(dates.select("snapshot_date")), "snapshot_date")  # gaps in `dates`
 
 
-def exact_quantile(sorted_values: F.Column, q: float) -> F.Column:
-    """Quantile with linear interpolation (pandas' default) of an ascending array; null when empty."""
-    n = F.size(sorted_values)
-    pos = F.lit(q) * (n - 1)
-    lo = F.floor(pos).cast("int")
-    hi = F.least(lo + 1, n - 1)
-    low_value, high_value = F.element_at(sorted_values, lo + 1), F.element_at(sorted_values, hi + 1)
-    return F.when(n > 0, low_value + (pos - lo) * (high_value - low_value))
+SELLER_COLUMNS = ["snapshot_date", "key"] + [f"{g}_{s}" for g in ("sold", "unsold") for s in STAT_NAMES]
+SELLER_SCHEMA = T.StructType(
+    [T.StructField("snapshot_date", T.DateType()), T.StructField("key", T.StringType())]
+    + [T.StructField(f"{g}_{s}", T.LongType() if s == "count" else T.DoubleType())
+       for g in ("sold", "unsold") for s in STAT_NAMES])
+
+
+def seller_stats_frame(closed: pd.DataFrame, days: np.ndarray, window_days: int) -> pd.DataFrame:
+    """Seller statistics of one partition's sellers (all their rows), vectorised in pandas.
+
+    Same rule as `outcomes_by_snapshot`: a listing closed on day c feeds snapshots c+1 ... c+window.
+    Quantiles are exact with linear interpolation.
+    """
+    if closed.empty:
+        return pd.DataFrame(columns=SELLER_COLUMNS)
+    closed_day = closed["closed_at"].to_numpy().astype("datetime64[D]")
+    lo = np.maximum(closed_day + 1, days.min())
+    hi = np.minimum(closed_day + window_days, days.max())
+    n_days = np.maximum((hi - lo).astype(np.int64) + 1, 0)
+    idx = np.repeat(np.arange(len(closed)), n_days)
+    offset = np.arange(len(idx)) - np.repeat(np.cumsum(n_days) - n_days, n_days)
+    sold = closed["status"].to_numpy() == "sold"
+    rows = pd.DataFrame({
+        "snapshot_date": np.repeat(lo, n_days) + offset.astype("timedelta64[D]"),
+        "key": closed["seller_id"].astype(str).to_numpy()[idx],
+        "sold": np.where(sold, closed["sold_price"].to_numpy(dtype=np.float64), np.nan)[idx],
+        "unsold": np.where(~sold, closed["list_price"].to_numpy(dtype=np.float64), np.nan)[idx],
+    })
+    rows = rows[np.isin(rows["snapshot_date"].to_numpy(), days)]  # requested days may have gaps
+    grouped = rows.groupby(["snapshot_date", "key"], sort=False)[["sold", "unsold"]]
+    quartiles = grouped.quantile([0.25, 0.5, 0.75]).unstack()
+    out = pd.concat([grouped.count().add_suffix("_count"), grouped.mean().add_suffix("_mean")], axis=1)
+    for group in ("sold", "unsold"):
+        for q, name in ((0.25, "q1"), (0.5, "q2"), (0.75, "q3")):
+            out[f"{group}_{name}"] = quartiles[(group, q)]
+    out = out.reset_index()
+    out["snapshot_date"] = pd.to_datetime(out["snapshot_date"]).dt.date
+    return out[SELLER_COLUMNS]
+
+
+def seller_stats(listings: DataFrame, days: list[date], window_days: int, partitions: int) -> DataFrame:
+    """Seller statistics: each seller's raw rows shuffled once, then computed per partition.
+
+    Millions of small seller-day groups are where Spark's per-group aggregation objects cost
+    most; exploding per snapshot in pandas inside each partition shuffles the raw rows only
+    (not one copy per snapshot day) and sorts each partition's values in one vectorised pass.
+    """
+    day_values = np.array(sorted(days), dtype="datetime64[D]")
+
+    def compute(batches):
+        frames = [b for b in batches if len(b)]
+        if frames:
+            yield seller_stats_frame(pd.concat(frames, ignore_index=True), day_values, window_days)
+
+    closed = listings.where(F.col("status").isin("sold", "unsold") & F.col("closed_at").isNotNull()) \
+        .select("seller_id", "status", "list_price", "sold_price", "closed_at")
+    return closed.repartition(partitions, "seller_id").mapInPandas(compute, SELLER_SCHEMA)
 
 
 def price_stats(listings: DataFrame, dates: DataFrame, window_days: int, accuracy: int,
-                seller_min_count: int) -> DataFrame:
+                seller_min_count: int, seller_partitions: int) -> DataFrame:
     """Statistics for every (requested snapshot, level, key) with data, in STATS_SCHEMA.
 
-    Platform and category groups are large and few: `percentile_approx` sketches. Seller
-    groups are small and many (millions of seller-days): a sketch object per group costs
-    more than sorting its few prices, so sellers get exact quantiles from sorted arrays.
+    Platform and category groups are large and few: `percentile_approx` sketches over the
+    exploded rows. Seller groups are small and many: `seller_stats` (exact quantiles).
     """
     rows = outcomes_by_snapshot(listings, dates, window_days).select(
-        "snapshot_date", "category", F.col("seller_id").cast("string").alias("seller"),
+        "snapshot_date", "category",
         F.when(F.col("status") == "sold", F.col("sold_price")).alias("sold"),
         F.when(F.col("status") == "unsold", F.col("list_price")).alias("unsold"))
     aggregates = []
@@ -91,21 +142,18 @@ def price_stats(listings: DataFrame, dates: DataFrame, window_days: int, accurac
         f"SELECT snapshot_date, CASE WHEN grouping(category) = 1 THEN 'platform' ELSE 'category' END AS level, "
         f"coalesce(category, '{PLATFORM_KEY}') AS key, {', '.join(aggregates)} FROM {view} "
         "GROUP BY snapshot_date, category GROUPING SETS ((snapshot_date), (snapshot_date, category))")
-    seller_aggregates = []
-    for group in ("sold", "unsold"):
-        values = F.sort_array(F.collect_list(group))
-        seller_aggregates += [F.count(group).alias(f"{group}_count"),
-                              F.array(*[exact_quantile(values, q) for q in (0.25, 0.5, 0.75)]).alias(f"{group}_q"),
-                              F.avg(group).alias(f"{group}_mean")]
-    sellers = rows.groupBy("snapshot_date", F.col("seller").alias("key")).agg(*seller_aggregates) \
-        .withColumn("level", F.lit("seller"))
+    wide = wide.select("snapshot_date", "level", "key", *[
+        F.col(f"{g}_q")[i].alias(f"{g}_{name}") if name.startswith("q") else F.col(f"{g}_{name}")
+        for g in ("sold", "unsold") for i, name in [(0, "count"), (0, "q1"), (1, "q2"), (2, "q3"), (0, "mean")]])
+    days = [r["snapshot_date"] for r in dates.select("snapshot_date").collect()]
+    sellers = seller_stats(listings, days, window_days, seller_partitions).withColumn("level", F.lit("seller")) \
+        if days else wide.limit(0)
     stats = wide.unionByName(sellers)
     columns = [F.col("snapshot_date"), F.to_timestamp(F.col("snapshot_date")).alias("snapshot_ts"),
                F.col("level"), F.col("key")]
     for group in ("sold", "unsold"):
         enough = (F.col("level") != "seller") | (F.col(f"{group}_count") >= seller_min_count)
         columns.append(F.col(f"{group}_count"))
-        for i, name in enumerate(("q1", "q2", "q3")):
-            columns.append(F.when(enough, F.col(f"{group}_q")[i]).alias(f"{group}_{name}"))
-        columns.append(F.when(enough, F.col(f"{group}_mean")).alias(f"{group}_mean"))
+        for name in ("q1", "q2", "q3", "mean"):
+            columns.append(F.when(enough, F.col(f"{group}_{name}")).alias(f"{group}_{name}"))
     return stats.select(*columns)

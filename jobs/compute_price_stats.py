@@ -71,7 +71,8 @@ def main(argv=None) -> int:
         return 0
     log.info("computing snapshots %s..%s (window %d days) as of %s", days[0], days[1], conf.stats.window_days, as_of)
     stats = price_stats(kept, snapshot_dates(spark, *days), conf.stats.window_days,
-                        conf.stats.percentile_accuracy, conf.stats.seller_min_count)
+                        conf.stats.percentile_accuracy, conf.stats.seller_min_count,
+                        conf.stats.seller_partitions)
     written = write_table(spark, stats, stats_path, conf.storage.table("price_stats"), metadata,
                           {"stats.window_days": conf.stats.window_days})
     log.info("price_stats: version %d (%s) %s", written.version, written.operation,

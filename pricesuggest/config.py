@@ -167,6 +167,7 @@ class StatsConf:
     window_days: int
     percentile_accuracy: int
     seller_min_count: int
+    seller_partitions: int
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ def test_point_in_time_features_ignore_later_snapshots(spark, tmp_path):
             listing(2, seller_id=5, sold_price=1000.0, list_price=1200, closed_at=datetime(2026, 6, 10)),
             listing(10, seller_id=5, created_at=datetime(2026, 6, 5, 12), closed_at=datetime(2026, 6, 20))]
     stats = price_stats(listings_df(spark, rows), snapshot_dates(spark, date(2026, 6, 3), date(2026, 6, 20)),
-                        90, 10000, 1)
+                        90, 10000, 1, 4)
     stats_path = conf.storage.table_path("price_stats")
     write_table(spark, stats, stats_path, conf.storage.table("price_stats"), {"run_id": "pit"})
     later = read_table(spark, stats_path).where("level = 'seller' AND snapshot_date = '2026-06-11'").first()

@@ -8,7 +8,8 @@ from listing_rows import listing, listings_df
 
 
 def stats_rows(spark, rows, first, last, window=90, accuracy=10000, seller_min_count=1):
-    out = price_stats(listings_df(spark, rows), snapshot_dates(spark, first, last), window, accuracy, seller_min_count)
+    out = price_stats(listings_df(spark, rows), snapshot_dates(spark, first, last), window, accuracy, seller_min_count,
+                      seller_partitions=4)
     return {(r.snapshot_date, r.level, r.key): r for r in out.collect()}, out
 
 
