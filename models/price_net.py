@@ -140,10 +140,6 @@ class ImageCNN(nn.Module):
     def forward(self, image):
         return self.project(self.features(image))
 
-    def last_conv_features(self, image):
-        """The last conv block's activations, flattened (for the CNN-feature baseline)."""
-        return self.features(image).flatten(1)
-
 
 class SingleTaskCNN(nn.Module):
     """An ImageCNN with a classification head: pre-trained on one seller-entered field."""
