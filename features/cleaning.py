@@ -69,8 +69,12 @@ def category_price_bounds(listings: DataFrame, conf: CleaningConf) -> DataFrame:
         F.when(small, F.col("all_hi")).otherwise(F.col("log_hi")).alias("log_hi"))
 
 
-def clean_listings(listings: DataFrame, conf: CleaningConf) -> tuple[DataFrame, DataFrame]:
-    """(kept listings, rejected rows: listing_id, reject_reason, reject_detail)."""
+def flag_listings(listings: DataFrame, conf: CleaningConf) -> DataFrame:
+    """`listings` plus reject_reason / reject_detail (null when the row is kept).
+
+    Decoding every image is the expensive part: callers that need both the kept and the
+    rejected rows cache this frame and split it with `split_flagged`, so images decode once.
+    """
     bounds = category_price_bounds(listings, conf)
     with_bounds = listings.join(F.broadcast(bounds), "category", "left")
     log_list, log_sold = F.log("list_price"), F.log("sold_price")
@@ -93,8 +97,18 @@ def clean_listings(listings: DataFrame, conf: CleaningConf) -> tuple[DataFrame, 
     for condition, name, text in reversed(checks):  # first matching check wins
         reason = F.when(condition, name).otherwise(reason)
         detail = F.when(condition, text).otherwise(detail)
-    flagged = with_bounds.withColumn("image_problem", image_problem("image")) \
-        .withColumn("reject_reason", reason).withColumn("reject_detail", detail)
-    kept = flagged.where(F.col("reject_reason").isNull()).select(*listings.columns)
+    return with_bounds.withColumn("image_problem", image_problem("image")) \
+        .withColumn("reject_reason", reason).withColumn("reject_detail", detail) \
+        .select(*listings.columns, "reject_reason", "reject_detail")
+
+
+def split_flagged(flagged: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(kept listings, rejected rows: listing_id, reject_reason, reject_detail)."""
+    kept = flagged.where(F.col("reject_reason").isNull()).drop("reject_reason", "reject_detail")
     rejected = flagged.where(F.col("reject_reason").isNotNull()).select(*REJECTED_COLUMNS)
     return kept, rejected
+
+
+def clean_listings(listings: DataFrame, conf: CleaningConf) -> tuple[DataFrame, DataFrame]:
+    """(kept listings, rejected rows: listing_id, reject_reason, reject_detail)."""
+    return split_flagged(flag_listings(listings, conf))

@@ -26,7 +26,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-LEVELS = ("platform", "category", "seller")
 PLATFORM_KEY = "all"
 STAT_NAMES = ("count", "q1", "q2", "q3", "mean")
 
@@ -46,10 +45,15 @@ def snapshot_dates(spark: SparkSession, first: date, last: date) -> DataFrame:
     return spark.sql(f"SELECT explode(sequence(DATE'{first}', DATE'{last}', INTERVAL 1 DAY)) AS snapshot_date")
 
 
+def closed_outcomes(listings: DataFrame) -> DataFrame:
+    """Listings whose outcome is known: sold or expired unsold, with a close time."""
+    return listings.where(F.col("status").isin("sold", "unsold") & F.col("closed_at").isNotNull())
+
+
 def outcomes_by_snapshot(listings: DataFrame, dates: DataFrame, window_days: int) -> DataFrame:
     """Each closed listing once per requested snapshot whose window holds its outcome."""
     bounds = dates.agg(F.min("snapshot_date").alias("lo"), F.max("snapshot_date").alias("hi"))
-    closed = listings.where(F.col("status").isin("sold", "unsold") & F.col("closed_at").isNotNull())
+    closed = closed_outcomes(listings)
     closed_day = F.to_date("closed_at")
     # closed_at < d  <=>  d >= date(closed_at) + 1;  d - window <= closed_at  <=>  d <= date(closed_at) + window
     first = F.greatest(F.date_add(closed_day, 1), F.col("lo"))
@@ -114,8 +118,7 @@ def seller_stats(listings: DataFrame, days: list[date], window_days: int, partit
         if frames:
             yield seller_stats_frame(pd.concat(frames, ignore_index=True), day_values, window_days)
 
-    closed = listings.where(F.col("status").isin("sold", "unsold") & F.col("closed_at").isNotNull()) \
-        .select("seller_id", "status", "list_price", "sold_price", "closed_at")
+    closed = closed_outcomes(listings).select("seller_id", "status", "list_price", "sold_price", "closed_at")
     return closed.repartition(partitions, "seller_id").mapInPandas(compute, SELLER_SCHEMA)
 
 

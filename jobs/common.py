@@ -8,7 +8,7 @@ import warnings
 from datetime import date, datetime
 from pathlib import Path
 
-from features.cleaning import clean_listings
+from features.cleaning import flag_listings, split_flagged
 from features.delta_io import write_table
 from features.rejects import counts_by_reason, quarantine_rows
 from pricesuggest.config import AppConfig, ConfigError, load_config
@@ -70,8 +70,7 @@ def clean_with_quarantine(spark, conf: AppConfig, listings, metadata: dict, as_o
 
     Returns the kept rows (cached), or None when the accounting fails (the job then exits 1).
     """
-    kept, rejected = clean_listings(listings, conf.cleaning)
-    kept, rejected = kept.cache(), rejected.cache()
+    kept, rejected = split_flagged(flag_listings(listings, conf.cleaning).cache())  # images decode once
     rows_in, n_kept, by_reason = listings.count(), kept.count(), counts_by_reason(rejected)
     n_rejected = sum(by_reason.values())
     log.info("cleaning: %d in = %d kept + %d rejected %s", rows_in, n_kept, n_rejected, by_reason)
