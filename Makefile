@@ -9,7 +9,7 @@ DRIVER_MEMORY ?= 6g
 SUBMIT := spark-submit --driver-memory $(DRIVER_MEMORY) --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties"
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench-generator clean-data
+.PHONY: setup demo test refresh bench-generator clean-data
 
 setup: $(STAMP)
 
@@ -18,12 +18,19 @@ $(STAMP): pyproject.toml scripts/setup.sh scripts/install_horovod.sh scripts/ins
 	scripts/setup.sh
 	touch $(STAMP)
 
-# generate -> stats -> Feast (apply + materialize) -> training set; each step incremental.
+# generate -> stats -> Feast (apply + materialize) -> training set -> model -> scores; each step
+# incremental (the model is trained once per training_set version and configuration).
 demo: setup
 	$(SUBMIT) jobs/generate_marketplace.py
 	$(SUBMIT) jobs/compute_price_stats.py
 	$(SUBMIT) jobs/materialize_features.py
 	$(SUBMIT) jobs/build_training_set.py
+	$(SUBMIT) jobs/train_price_model.py --skip-if-trained
+	$(SUBMIT) jobs/score_listings.py
+
+# The scheduled refresh (jobs/refresh.py): UNTIL=YYYY-MM-DD generates the demo's new listings first.
+refresh: setup
+	python jobs/refresh.py $(if $(UNTIL),--until $(UNTIL)) $(REFRESH_ARGS) --spark-submit '$(SUBMIT)'
 
 test: setup
 	python -m pytest $(PYTEST_ARGS)

@@ -81,7 +81,7 @@ def processes(num_procs: list[int]) -> dict:
             print(m.output_tail, file=sys.stderr)
             raise SystemExit(1)
         line = next(l for l in m.output_tail.splitlines()[::-1] if "registered model" in l)
-        version = line.split("registered model ")[1].split(":")[0]
+        version = line.split("registered model ")[1].strip()
         from pricesuggest.config import load_config
         from models.store import ModelStore
 

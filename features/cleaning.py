@@ -69,13 +69,15 @@ def category_price_bounds(listings: DataFrame, conf: CleaningConf) -> DataFrame:
         F.when(small, F.col("all_hi")).otherwise(F.col("log_hi")).alias("log_hi"))
 
 
-def flag_listings(listings: DataFrame, conf: CleaningConf) -> DataFrame:
+def flag_listings(listings: DataFrame, conf: CleaningConf, reference: DataFrame | None = None) -> DataFrame:
     """`listings` plus reject_reason / reject_detail (null when the row is kept).
 
+    Price fences come from `reference` (default: `listings` itself); scoring passes every
+    listing known at its as-of, so a handful of listings is judged against the market.
     Decoding every image is the expensive part: callers that need both the kept and the
     rejected rows cache this frame and split it with `split_flagged`, so images decode once.
     """
-    bounds = category_price_bounds(listings, conf)
+    bounds = category_price_bounds(listings if reference is None else reference, conf)
     with_bounds = listings.join(F.broadcast(bounds), "category", "left")
     log_list, log_sold = F.log("list_price"), F.log("sold_price")
     outside = lambda x: (x < F.col("log_lo")) | (x > F.col("log_hi"))  # noqa: E731

@@ -7,10 +7,13 @@ whose contract is `merge`, MERGEs on the table's key so a rerun is idempotent.
 from __future__ import annotations
 
 import json
+import random
+import time
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from pricesuggest.config import TableConf
 
@@ -54,12 +57,18 @@ def write_table(
     run_metadata: dict[str, str],
     properties: dict[str, str] | None = None,
     update_condition: str | None = None,
+    changed_only: list[str] | None = None,
+    conflict_retries: int = 3,
 ) -> WriteResult:
     """Write `df` as the table's contract says; returns the committed version.
 
     merge: insert new keys, update matched rows (only where `update_condition` holds, if
-    given, so unchanged rows are not rewritten). A table that does not exist yet is created
-    by the first write, with its partitioning from conf.
+    given). With `changed_only` (columns), source rows equal to the target on all of them
+    are dropped first, so unchanged rows are neither updated nor rewritten, and a rerun with
+    nothing new makes no commit at all. A MERGE that loses a race with a concurrent writer
+    (Delta's optimistic concurrency) is re-run on the new snapshot up to `conflict_retries`
+    times: it is an upsert by key, so a re-run never duplicates. A table that does not exist
+    yet is created by the first write, with its partitioning from conf.
     """
     user_metadata = json.dumps(run_metadata, sort_keys=True)
     if not table_exists(spark, location) or table.write_mode == "overwrite":
@@ -72,13 +81,40 @@ def write_table(
     elif table.write_mode == "append":
         df.write.format("delta").mode("append").option("userMetadata", user_metadata).save(location)
         result = _last_commit(spark, location)
-    elif df.isEmpty():  # nothing new: no commit, so reruns leave the table's history alone
-        result = WriteResult(location, current_version(spark, location), "NOOP", {})
     else:
-        _merge(spark, df, location, table.key, update_condition, user_metadata)
-        result = _last_commit(spark, location)
+        if changed_only and update_condition is None:
+            update_condition = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in changed_only)
+        for attempt in range(conflict_retries + 1):
+            source = df if not changed_only else _changed_rows(spark, df, location, table.key, changed_only)
+            if source.isEmpty():  # nothing new: no commit, so reruns leave the table's history alone
+                result = WriteResult(location, current_version(spark, location), "NOOP", {})
+                break
+            try:
+                _merge(spark, source, location, table.key, update_condition, user_metadata)
+                result = _last_commit(spark, location)
+                break
+            except Exception as exc:  # noqa: BLE001 - py4j wraps Delta's exceptions; match on the name
+                if attempt == conflict_retries or not is_write_conflict(exc):
+                    raise
+                time.sleep(1.0 + random.random() * 2 ** attempt)  # let the other writer finish
     _set_properties(spark, location, properties or {})
     return result
+
+
+def _changed_rows(spark, df: DataFrame, location: str, key: list[str], columns: list[str]) -> DataFrame:
+    """Rows of `df` that are new, or differ from the table's current row on any of `columns`."""
+    same = None
+    for column in [*key, *columns]:
+        equal = F.col(f"s.`{column}`").eqNullSafe(F.col(f"t.`{column}`"))
+        same = equal if same is None else same & equal
+    return df.alias("s").join(read_table(spark, location).alias("t"), same, "left_anti")
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """Delta's optimistic-concurrency failures (ConcurrentAppendException and friends)."""
+    return any(name in f"{type(exc).__name__} {exc}" for name in
+               ("ConcurrentAppendException", "ConcurrentDeleteReadException", "ConcurrentDeleteDeleteException",
+                "ConcurrentTransactionException", "ConcurrentWriteException", "DELTA_CONCURRENT"))
 
 
 def _merge(spark, df, location, key, update_condition, user_metadata) -> None:

@@ -79,5 +79,5 @@ def clean_with_quarantine(spark, conf: AppConfig, listings, metadata: dict, as_o
         return None
     write_table(spark, quarantine_rows(rejected, metadata["job"], metadata["run_id"], as_of),
                 conf.storage.table_path("listings_rejected"), conf.storage.table("listings_rejected"), metadata,
-                update_condition="t.reject_reason <> s.reject_reason OR t.reject_detail <> s.reject_detail")
+                changed_only=["reject_reason", "reject_detail"])
     return kept

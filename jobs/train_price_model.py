@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from pyspark.sql import functions as F
@@ -26,7 +28,9 @@ from features.delta_io import current_version, read_table
 from jobs.common import job_parser, load_job_config, positive_int, setup_logging
 from models.distributed import context, device_for
 from models.inputs import ModelInputs
+from models.inputs import VISUAL_TASKS
 from models.petastorm_data import petastorm_batches
+from models.pretrain import PretrainConfig, freeze_visual, install_pretrained, pretrain_visual
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.stats_input import StatsNormalizer
 from models.store import ModelStore
@@ -54,6 +58,8 @@ class TrainingRun:
     reader_workers: int
     resume: bool
     data: dict
+    pretrain_config: dict
+    pretrained_visual: str | None = None
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -68,6 +74,8 @@ def train_process(run: TrainingRun) -> dict:
     """One training process: alone, or one Horovod rank (then launched in a Spark task)."""
     # pyarrow 14 deprecation notices from inside petastorm 0.12, once per row group: noise.
     warnings.filterwarnings("ignore", category=FutureWarning, module="petastorm")
+    # BatchedDataLoader wraps Arrow-owned (read-only) arrays; nothing writes to them in place
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     ctx = context()
     device = device_for(ctx)
     model_cfg, train_cfg = PriceModelConfig(**run.model_config), TrainConfig(**run.train_config)
@@ -81,6 +89,12 @@ def train_process(run: TrainingRun) -> dict:
             raise FileNotFoundError(f"no checkpoint for run {run.run_id} in {store.root}")
         model.load_state_dict(checkpoint["state_dict"])
         start_epoch, optimizer_state = int(checkpoint["epoch"]), checkpoint["optimizer_state"]
+    pretrain_history = []
+    if model_cfg.image_encoder == "multi_task":
+        if run.resume:
+            freeze_visual(model)
+        else:
+            pretrain_history = prepare_visual_encoder(run, model, inputs, ctx, device, store)
 
     def save(epoch: int, metrics: dict, optimizer) -> None:  # rank 0 only
         store.save_checkpoint(run.run_id, {
@@ -102,7 +116,36 @@ def train_process(run: TrainingRun) -> dict:
         history = fit(train_cfg, model, recording(train), run.steps_per_epoch, val, run.val_steps, ctx, device,
                       start_epoch, optimizer_state, on_epoch_end=save)
     return {"rank": ctx.rank, "size": ctx.size, "history": history, "weights_digest": weights_digest(model),
-            "listing_ids_seen": sorted(seen)}
+            "listing_ids_seen": sorted(seen), "pretrain_history": pretrain_history}
+
+
+def prepare_visual_encoder(run: TrainingRun, model: PriceSuggester, inputs: ModelInputs, ctx, device,
+                           store: ModelStore) -> list[dict]:
+    """Single-task CNNs: loaded from `training.pretrained_visual`, or pre-trained here on the shard."""
+    if run.pretrained_visual:
+        install_pretrained(model, torch.load(run.pretrained_visual, map_location="cpu", weights_only=True))
+        return []
+    cfg = PretrainConfig(**run.pretrain_config)
+    encoder = model.regressor.visual
+    with petastorm_batches(run.train_urls, inputs, run.train_config["batch_size"], ctx.rank, ctx.size, cfg.seed,
+                           run.reader_workers) as batches:
+        history = pretrain_visual(cfg, encoder, batches, run.steps_per_epoch, ctx, device)
+    state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
+    install_pretrained(model, state)
+    if ctx.rank == 0:
+        store.save_visual_encoder(run.run_id, state)
+    return history
+
+
+def fit_task_classes(train_rows, min_count: int) -> dict[str, list[str]]:
+    """Values of each seller-entered field with at least `min_count` train rows (rarer ones: unlabelled)."""
+    classes = {}
+    for task in VISUAL_TASKS:
+        rows = (train_rows.where(F.col(task).isNotNull()).groupBy(task).count()
+                .where(F.col("count") >= min_count).orderBy(task).collect())
+        if len(rows) >= 2:  # one class teaches nothing
+            classes[task] = [r[task] for r in rows]
+    return classes
 
 
 def fit_inputs(train_rows, stats_columns: list[str], vocab_size: int, min_count: int, image_size: int,
@@ -121,6 +164,18 @@ def fit_inputs(train_rows, stats_columns: list[str], vocab_size: int, min_count:
                        image_size, text_length)
 
 
+def training_fingerprint(table_path: str, version: int, *settings) -> str:
+    """What determines a trained model: the data snapshot and every setting (seeds included)."""
+    text = json.dumps([table_path, version, *settings], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def print_validation(version: str, validation: dict) -> None:
+    print(f"validation metrics of model {version}:")
+    for key, value in validation.items():
+        print(f"  {key:<24} {value:.4f}")
+
+
 def parse_args(argv):
     parser = job_parser(__doc__.strip().splitlines()[0])
     parser.add_argument("--resume", metavar="RUN_ID", help="continue this run from its last checkpoint")
@@ -129,6 +184,11 @@ def parse_args(argv):
     parser.add_argument("--no-promote", action="store_true", help="register only; never move `latest`")
     parser.add_argument("--num-proc", type=positive_int, help="training processes (default: training.num_proc)")
     parser.add_argument("--epochs", type=positive_int, help="epochs after warm-up (default: training.train.epochs)")
+    parser.add_argument("--skip-if-trained", action="store_true",
+                        help="exit 0 if a registered model was already trained with this configuration on "
+                             "this training_set version (make demo: idempotent)")
+    parser.add_argument("--image-encoder", choices=["scratch", "multi_task"],
+                        help="image encoder variant (default: training.model.image_encoder)")
     args = parser.parse_args(argv)
     return parser, args, load_job_config(parser, args)
 
@@ -149,6 +209,13 @@ def main(argv=None) -> int:
         train_cfg = TrainConfig(**train_settings)
     except (TypeError, ValueError) as exc:
         parser.error(f"configuration training.train: {exc}")
+    try:
+        PretrainConfig(**conf.training.pretrain)
+    except TypeError as exc:
+        parser.error(f"configuration training.pretrain: {exc}")
+    pretrained_visual = conf.training.pretrained_visual
+    if pretrained_visual and not Path(pretrained_visual).is_file():
+        parser.error(f"training.pretrained_visual: {pretrained_visual} is not a local file")
 
     spark = build_session(conf, JOB)
     table_path = conf.storage.table_path("training_set")
@@ -161,18 +228,38 @@ def main(argv=None) -> int:
     image_size = int(conf.generator.image_size)
     model_settings = dict(conf.training.model, vocab_size=conf.training.vocab_size, image_size=image_size,
                           n_stats=len(stats_columns))
+    if args.image_encoder:
+        model_settings["image_encoder"] = args.image_encoder
+    multi_task = model_settings.get("image_encoder") == "multi_task"
+    if multi_task:  # the class counts are known once the train split is read; placeholders to validate now
+        model_settings["multi_task_classes"] = {t: 1 for t in VISUAL_TASKS}
     try:
         model_cfg = PriceModelConfig(**model_settings)
     except (TypeError, ValueError) as exc:
         parser.error(f"configuration training.model: {exc}")
 
+    fingerprint = training_fingerprint(table_path, version, model_settings, dataclasses.asdict(train_cfg),
+                                       conf.training.pretrain, pretrained_visual,
+                                       args.num_proc or conf.training.num_proc)  # global batch, shards
+    if args.skip_if_trained and not previous and (done := store.find("fingerprint", fingerprint)):
+        meta = store.metadata(done)
+        print(f"model {done} was already trained with this configuration on training_set v{version}: skipped")
+        print_validation(done, meta["validation"])
+        return 0
     train_rows, val_rows = table.where("split = 'train'"), table.where("split = 'validation'")
     if previous:
         inputs = ModelInputs.from_dict(previous["inputs"])
     else:
         inputs = fit_inputs(train_rows, stats_columns, conf.training.vocab_size, conf.training.vocab_min_count,
                             image_size, model_cfg.text_length)
-    model_cfg = dataclasses.replace(model_cfg, vocab_size=inputs.vocabulary.size)
+        if multi_task:
+            inputs.task_classes = fit_task_classes(train_rows, conf.training.task_min_count)
+    log_price_offset = train_rows.agg(F.avg("log_sold_price")).first()[0] or 0.0
+    model_cfg = dataclasses.replace(model_cfg, vocab_size=inputs.vocabulary.size, log_price_offset=log_price_offset,
+                                    multi_task_classes={t: len(c) for t, c in inputs.task_classes.items()})
+    if previous:  # a resumed run keeps the architecture and schedule it started with
+        model_cfg = PriceModelConfig(**previous["model_config"])
+        train_cfg = TrainConfig(**dict(previous["train_config"], **({"epochs": args.epochs} if args.epochs else {})))
     num_proc = args.num_proc or conf.training.num_proc
     n_train, n_val = train_rows.count(), val_rows.count()
     per_step = train_cfg.batch_size * num_proc
@@ -186,7 +273,8 @@ def main(argv=None) -> int:
         steps_per_epoch=n_train // per_step, val_steps=max(1, n_val // per_step) if n_val >= num_proc else 0,
         model_store=conf.storage.model_store, reader_workers=conf.training.reader_workers,
         resume=bool(args.resume), data={"table": table_path, "version": version, "train_rows": n_train,
-                                        "validation_rows": n_val})
+                                        "validation_rows": n_val},
+        pretrain_config=dict(conf.training.pretrain), pretrained_visual=pretrained_visual)
     for split, urls in (("train", run.train_urls), ("validation", run.val_urls)):
         if len(urls) < num_proc:  # Petastorm shards whole row groups: an empty shard would stall Horovod
             log.error("%s split has %d file(s) for %d processes: rebuild the training set with "
@@ -216,16 +304,19 @@ def main(argv=None) -> int:
     model_version = f"{run.run_id.removeprefix(JOB + '-')}"
     validation = {k: v for k, v in final["metrics"].items() if k.startswith("val_")}
     metadata = {"model_version": model_version, "run_id": run.run_id, "git_commit": git_commit(),
+                "fingerprint": fingerprint,
                 "training_table": run.data, "model_config": run.model_config, "train_config": run.train_config,
                 "validation": validation, "epochs": final["epoch"], "num_proc": num_proc,
                 "ranks": [{"rank": r["rank"], "listings_seen": len(r["listing_ids_seen"])} for r in results],
                 "shard_overlap": overlap,
-                "history": [h for r in results if r["rank"] == 0 for h in r["history"]]}
+                "history": [h for r in results if r["rank"] == 0 for h in r["history"]],
+                "pretrain_history": [h for r in results if r["rank"] == 0 for h in r["pretrain_history"]]}
     payload = {k: final[k] for k in ("state_dict", "model_config", "train_config", "inputs", "data")}
     payload["model_version"] = model_version
     payload["git_commit"] = metadata["git_commit"]
     store.register(model_version, payload, metadata)
-    print(f"registered model {model_version}: " + ", ".join(f"{k}={v:.4f}" for k, v in validation.items()))
+    print(f"registered model {model_version}")
+    print_validation(model_version, validation)
     if args.no_promote:
         print("not promoted (--no-promote)")
         return 0

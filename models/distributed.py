@@ -40,7 +40,8 @@ class Horovod(Single):
         self.local_size = hvd.local_size()
 
     def wrap_optimizer(self, optimizer, model):
-        return self.hvd.DistributedOptimizer(optimizer, named_parameters=model.named_parameters())
+        named = [(k, v) for k, v in model.named_parameters() if v.requires_grad]  # frozen ones get no hooks
+        return self.hvd.DistributedOptimizer(optimizer, named_parameters=named)
 
     def broadcast_state(self, model, optimizer) -> None:
         self.hvd.broadcast_parameters(model.state_dict(), root_rank=0)

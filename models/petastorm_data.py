@@ -2,7 +2,9 @@
 
 Each rank reads its shard of the files' row groups (`cur_shard=rank`, `shard_count=size`),
 decodes PNGs and encodes text/statistics in Petastorm's TransformSpec on reader threads,
-and Petastorm's PyTorch DataLoader collates and shuffles. The reader loops over its shard
+and Petastorm's BatchedDataLoader shuffles rows and slices batches as whole tensors (the
+row-by-row `DataLoader` collates each of a row group's rows in Python: measured at ~0.6
+of in-memory throughput). The reader loops over its shard
 forever (`num_epochs=None`): every rank then takes the same number of steps per epoch,
 which Horovod's collective calls require even when shards differ in size.
 """
@@ -14,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 from petastorm import make_batch_reader
-from petastorm.pytorch import DataLoader
+from petastorm.pytorch import BatchedDataLoader
 from petastorm.transform import TransformSpec
 
 from models.inputs import ModelInputs
@@ -46,7 +48,8 @@ def petastorm_batches(urls: list[str], inputs: ModelInputs, batch_size: int, ran
                                workers_count=workers, reader_pool_type="thread",
                                # a result is a whole decoded row group (~80 MB at 64 px): keep few in flight
                                results_queue_size=3)
-    loader = DataLoader(reader, batch_size=batch_size, shuffling_queue_capacity=4 * batch_size if loop else 0)
+    loader = BatchedDataLoader(reader, batch_size=batch_size,
+                               shuffling_queue_capacity=4 * batch_size if loop else 0)
     try:
         yield iter(loader)
     finally:

@@ -40,6 +40,10 @@ class PriceModelConfig:
     use_stats: bool = True
     hidden: tuple[int, ...] = (128, 64)
     dropout: float = 0.1
+    # Added to the regressor's output: the train split's mean log sold price. Without it the
+    # output starts at 0 and Adam's bounded steps (~lr each) need thousands of steps to
+    # climb to typical log prices (~5), while the features only explain what is left.
+    log_price_offset: float = 0.0
 
     def __post_init__(self) -> None:
         if self.image_encoder not in ("scratch", "multi_task"):
@@ -67,7 +71,7 @@ class PriceSuggester(nn.Module):
         """-> (suggested log price [B], qualification logit [B])."""
         log_price, _ = self.regressor(image, tokens, stats)
         qualification_logit, _ = self.classifier(image, tokens, stats)
-        return log_price, qualification_logit
+        return log_price + self.cfg.log_price_offset, qualification_logit
 
 
 class PriceNet(nn.Module):
@@ -154,12 +158,25 @@ class SingleTaskCNN(nn.Module):
 
 
 class MultiTaskVisualEncoder(nn.Module):
-    """Variant (b): penultimate features of single-task CNNs, concatenated."""
+    """Variant (b): penultimate features of single-task CNNs, concatenated.
+
+    Pre-trained on their own tasks (models.pretrain), then frozen: no gradients, and always
+    in eval mode so dropout does not perturb the features while the price networks train.
+    """
 
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
         self.tasks = nn.ModuleDict({task: SingleTaskCNN(cfg, n) for task, n in sorted(cfg.multi_task_classes.items())})
         self.out_dim = cfg.visual_dim * len(self.tasks)
+        self.frozen = False
+
+    def freeze(self) -> None:
+        self.frozen = True
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True):
+        return super().train(mode and not self.frozen)
 
     def forward(self, image):
         return torch.cat([net.backbone(image) for net in self.tasks.values()], dim=1)

@@ -3,6 +3,7 @@
 Layout under `storage.model_store` (a path the driver and every executor can reach: local
 disk for the embedded default, a shared mount on a cluster):
   runs/<run_id>/checkpoint.pt        rank 0's last epoch (weights, optimizer, epoch) for --resume
+  runs/<run_id>/visual_encoder.pt    pre-trained single-task CNNs (image_encoder multi_task)
   versions/<version>/model.pt        a registered model (no optimizer state)
   versions/<version>/metadata.json   config, data version, git commit, validation metrics
   LATEST                             the promoted version; replaced atomically (rename)
@@ -48,6 +49,15 @@ class ModelStore:
 
     # ------------------------------------------------------------------ versions
 
+    def visual_encoder_path(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id / "visual_encoder.pt"
+
+    def save_visual_encoder(self, run_id: str, state: dict) -> Path:
+        """Pre-trained single-task CNNs of a run: reusable via training.pretrained_visual."""
+        path = self.visual_encoder_path(run_id)
+        _atomic_write(path, lambda tmp: torch.save(state, tmp))
+        return path
+
     def version_dir(self, version: str) -> Path:
         return self.root / "versions" / version
 
@@ -60,6 +70,10 @@ class ModelStore:
     def versions(self) -> list[str]:
         base = self.root / "versions"
         return sorted(p.name for p in base.iterdir() if (p / "metadata.json").exists()) if base.exists() else []
+
+    def find(self, key: str, value) -> str | None:
+        """The newest registered version whose metadata has `key` == value."""
+        return next((v for v in reversed(self.versions()) if self.metadata(v).get(key) == value), None)
 
     def metadata(self, version: str) -> dict:
         path = self.version_dir(version) / "metadata.json"

@@ -83,7 +83,11 @@ def batch_loss(cfg: TrainConfig, model: PriceSuggester, batch: Batch, warm_up: b
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    """Move a batch to the device; photos travel as uint8 and are scaled to [0, 1] there."""
+    moved = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    if moved["image"].dtype == torch.uint8:
+        moved["image"] = moved["image"].float().div_(255.0)
+    return moved
 
 
 def run_epoch(cfg: TrainConfig, model, optimizer, batches: Iterator[Batch], steps: int, warm_up: bool,
@@ -132,7 +136,9 @@ def fit(cfg: TrainConfig, model: PriceSuggester, train_batches: Iterator[Batch],
     """Train from `start_epoch` to cfg.total_epochs; returns one metrics dict per epoch run."""
     torch.manual_seed(cfg.seed)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr_warm_up if cfg.warm_up else cfg.lr)
+    # frozen parts (pre-trained single-task CNNs) are not optimised
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=cfg.lr_warm_up if cfg.warm_up else cfg.lr)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
     optimizer = ctx.wrap_optimizer(optimizer, model)

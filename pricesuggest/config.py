@@ -223,6 +223,33 @@ class TrainingConf:
     promotion_tolerance: float
     model: dict[str, Any]  # checked against models.price_net.PriceModelConfig by the job
     train: dict[str, Any]  # checked against models.train.TrainConfig by the job
+    pretrain: dict[str, Any]  # checked against models.pretrain.PretrainConfig by the job
+    task_min_count: int = 5  # a brand/category/condition value needs this many train rows to be a class
+    pretrained_visual: str | None = None  # local file of pre-trained single-task CNNs (no download)
+
+
+@dataclass(frozen=True)
+class ScoringConf:
+    model_version: str  # "latest" or a registered version
+    reject_reasons: list[str]  # cleaning reasons that make a listing unscorable; other reasons flag it
+    max_feature_age_days: int  # refuse (unless --allow-stale) when the newest statistics are older
+    batch_size: int  # listings per forward pass
+    arrow_batch_rows: int  # listings per Arrow batch handed to a Python worker
+    commit_retries: int  # re-runs of a MERGE that lost a race with a concurrent writer
+    dark_luminance: float
+    blur_sharpness: float
+    text_influence: float
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0 or self.arrow_batch_rows <= 0 or self.max_feature_age_days < 0:
+            raise ConfigError("batch_size and arrow_batch_rows must be > 0, max_feature_age_days >= 0")
+
+
+@dataclass(frozen=True)
+class MaintenanceConf:
+    tables: list[str]  # tables OPTIMIZEd and VACUUMed by jobs/maintain_tables.py
+    retention_hours: float  # VACUUM keeps files a version younger than this still needs...
+    pinned_margin_hours: float  # ...and always those of versions a registered model pins (+ margin)
 
 
 @dataclass(frozen=True)
@@ -236,6 +263,8 @@ class AppConfig:
     feast: FeastConf
     training_set: TrainingSetConf
     training: TrainingConf
+    scoring: ScoringConf
+    maintenance: MaintenanceConf
     conf_dirs: tuple[str, ...] = ()
 
 

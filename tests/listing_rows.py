@@ -20,12 +20,13 @@ GOOD_PNG = png()
 
 def listing(listing_id: int, *, seller_id: int = 1, category: str = "phones", status: str = "sold",
             list_price: float = 120.0, sold_price: float | None = 100.0, created_at: datetime = datetime(2026, 6, 1),
-            closed_at: datetime | None = datetime(2026, 6, 3), title: str = "a phone", image: bytes | None = GOOD_PNG):
+            closed_at: datetime | None = datetime(2026, 6, 3), title: str = "a phone", image: bytes | None = GOOD_PNG,
+            description: str | None = "desc"):
     if status != "sold":
         sold_price = None
     if status == "active":
         closed_at = None
-    return (listing_id, seller_id, category, None, None, title, "desc", image, status, float(list_price),
+    return (listing_id, seller_id, category, None, None, title, description, image, status, float(list_price),
             None if sold_price is None else float(sold_price), "CNY", created_at, closed_at)
 
 

@@ -119,7 +119,11 @@ def test_training_set_rows_splits_and_versions(spark, pipeline):
     assert props["feature_service"] == "price_model_v1"
     splits = {r.listing_id: r.split for r in rows}
     assert set(splits.values()) == {"train", "validation", "test"}
-    assert build_training_set.main([]) == 0  # rebuild: same split for every listing
+    built = version(spark, path)
+    assert build_training_set.main([]) == 0  # same inputs and settings: up to date, no new version
+    assert version(spark, path) == built
+    assert build_training_set.main(["--force"]) == 0  # rebuild: same split for every listing
+    assert version(spark, path) == built + 1
     assert {r.listing_id: r.split for r in read_table(spark, path).collect()} == splits
     assert read_table(spark, path).count() == len(rows)
     # cold start: sellers without enough history get nulls, and the rows are still there

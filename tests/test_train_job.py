@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from jobs import build_training_set, compute_price_stats, generate_marketplace, train_price_model
 from models.store import ModelStore
@@ -64,3 +65,55 @@ def test_rollback_and_unknown_version(trained, capsys):
     with pytest.raises(SystemExit):
         train_price_model.main(["--rollback", "nope"])
     assert "no model version 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_multi_task_encoder_is_pretrained_frozen_and_reusable(trained):
+    conf, patch = trained
+    store = ModelStore(conf.storage.model_store)
+    patch.setenv("PRICESUGGEST__training__task_min_count", "2")  # tiny data: few rows per brand
+    assert train_price_model.main(["--num-proc", "2", "--image-encoder", "multi_task", "--no-promote"]) == 0
+    version = store.versions()[-1]
+    meta = store.metadata(version)
+    assert meta["model_config"]["image_encoder"] == "multi_task"
+    assert set(meta["model_config"]["multi_task_classes"]) == {"brand", "category", "condition"}
+    assert [h["epoch"] for h in meta["pretrain_history"]] == [1, 2]
+    assert all(0.0 <= h["category_accuracy"] <= 1.0 for h in meta["pretrain_history"])
+    encoder_file = store.visual_encoder_path(meta["run_id"])
+    pretrained = torch.load(encoder_file, weights_only=True)
+    weights = store.load(version)["state_dict"]
+    for net in ("regressor", "classifier"):  # both networks carry the pre-trained CNNs, unchanged by training
+        for key, value in pretrained.items():
+            assert torch.equal(weights[f"{net}.visual.{key}"], value), key
+
+    patch.setenv("PRICESUGGEST__training__pretrained_visual", str(encoder_file))
+    try:
+        assert train_price_model.main(["--num-proc", "1", "--image-encoder", "multi_task", "--no-promote"]) == 0
+    finally:
+        patch.delenv("PRICESUGGEST__training__pretrained_visual")
+    reused = store.metadata(store.versions()[-1])
+    assert reused["pretrain_history"] == []  # loaded from the file, not trained again
+    weights = store.load(store.versions()[-1])["state_dict"]
+    assert all(torch.equal(weights[f"regressor.visual.{k}"], v) for k, v in pretrained.items())
+
+
+def test_a_missing_pretrained_visual_file_is_a_clear_error(trained, capsys):
+    _, patch = trained
+    patch.setenv("PRICESUGGEST__training__pretrained_visual", "/nonexistent/visual.pt")
+    try:
+        with pytest.raises(SystemExit):
+            train_price_model.main(["--image-encoder", "multi_task"])
+    finally:
+        patch.delenv("PRICESUGGEST__training__pretrained_visual")
+    assert "is not a local file" in capsys.readouterr().err
+
+
+def test_skip_if_trained_is_a_no_op_on_the_same_data_and_conf(trained, capsys):
+    conf, _ = trained
+    store = ModelStore(conf.storage.model_store)
+    before = store.versions()
+    capsys.readouterr()
+    assert train_price_model.main(["--num-proc", "2", "--skip-if-trained"]) == 0
+    out = capsys.readouterr().out
+    assert "already trained" in out and "val_item_loss" in out
+    assert store.versions() == before  # nothing trained, nothing registered

@@ -1,0 +1,36 @@
+"""Table maintenance policy: how long VACUUM must keep files, given the versions models pin.
+
+A registered model records the `training_set` Delta version it trained on (its metadata's
+`training_table`). VACUUM deletes files that no version younger than the retention still
+needs; to keep a pinned version readable, the retention must reach back past that
+version's commit. Delta also drops log entries older than `delta.logRetentionDuration` at
+checkpoints, which would break time travel just the same, so that is stretched too.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Pin:
+    table: str  # the table's location, as the model's metadata records it
+    version: int
+    committed_at: datetime  # the pinned version's commit time
+
+
+def normalise(location: str) -> str:
+    return location.removeprefix("file:").rstrip("/")
+
+
+def retention_hours(location: str, pins: list[Pin], now: datetime, base_hours: float, margin_hours: float) -> float:
+    """VACUUM retention for one table: the base policy, or longer to keep every pinned version."""
+    ages = [(now - p.committed_at).total_seconds() / 3600 for p in pins if normalise(p.table) == normalise(location)]
+    return max([base_hours, *[age + margin_hours for age in ages]])
+
+
+def log_retention_days(hours: float, current_days: float = 30.0) -> int | None:
+    """A delta.logRetentionDuration (days, rounded up to 30) covering `hours`; None if the current one does."""
+    needed = math.ceil(hours / 24 / 30) * 30
+    return needed if needed > current_days else None

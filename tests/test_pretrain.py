@@ -1,0 +1,70 @@
+"""Image encoder variant (b): single-task CNNs pre-trained on seller-entered fields, then frozen."""
+import numpy as np
+import torch
+
+from models.distributed import Single
+from models.inputs import MISSING_LABEL
+from models.petastorm_data import in_memory_batches
+from models.pretrain import PretrainConfig, install_pretrained, pretrain_visual, task_losses
+from models.price_net import PriceModelConfig, PriceSuggester
+from models.train import TrainConfig, fit
+
+CFG = PriceModelConfig(image_size=16, conv_channels=(4, 8), visual_dim=8, vocab_size=30, embedding_dim=8, text_dim=8,
+                       n_stats=1, hidden=(8,), conv_dropout=0.0, image_encoder="multi_task",
+                       multi_task_classes={"brand": 2, "condition": 3})
+N = 256
+
+
+def labelled_photos(seed=0):
+    """Brand = which half of the photo is bright; condition = overall brightness; many labels missing."""
+    rng = np.random.default_rng(seed)
+    brand = rng.integers(0, 2, N)
+    condition = rng.integers(0, 3, N)
+    image = rng.integers(0, 40, (N, 3, 16, 16)).astype(np.uint8)
+    image[brand == 0, :, :, :8] += 150
+    image[brand == 1, :, :, 8:] += 150
+    image += (30 * condition)[:, None, None, None].astype(np.uint8)
+    missing = rng.random(N) < 0.4
+    return {"image": image, "task_brand": np.where(missing, MISSING_LABEL, brand),
+            "task_condition": np.where(rng.random(N) < 0.5, MISSING_LABEL, condition),
+            "tokens": np.zeros((N, 32), np.int64), "stats": np.zeros((N, 2), np.float32),
+            "is_sold": np.ones(N, np.float32), "log_sold": np.full(N, 3.0, np.float32),
+            "log_list": np.full(N, 3.2, np.float32)}
+
+
+def test_rows_without_a_label_do_not_train_that_task():
+    torch.manual_seed(0)
+    model = PriceSuggester(CFG)
+    batch = {k: torch.from_numpy(v) for k, v in labelled_photos().items()}
+    batch["image"] = batch["image"].float() / 255
+    batch["task_condition"][:] = MISSING_LABEL
+    losses = task_losses(model.regressor.visual, batch)
+    assert losses["condition"][1] == 0 and losses["condition"][0].item() == 0.0
+    assert losses["brand"][1] == int((batch["task_brand"] != MISSING_LABEL).sum())
+
+
+def test_pretraining_learns_each_task_from_its_labelled_rows():
+    torch.manual_seed(0)
+    model = PriceSuggester(CFG)
+    history = pretrain_visual(PretrainConfig(epochs=6, lr=1e-2), model.regressor.visual,
+                              in_memory_batches(labelled_photos(), 64), N // 64, Single(), torch.device("cpu"))
+    assert history[-1]["brand_accuracy"] > 0.9
+    assert history[-1]["condition_accuracy"] > history[0]["condition_accuracy"]
+
+
+def test_installed_encoders_are_equal_copies_and_stay_frozen_while_the_price_nets_train():
+    torch.manual_seed(0)
+    model = PriceSuggester(CFG)
+    pretrain_visual(PretrainConfig(epochs=1), model.regressor.visual, in_memory_batches(labelled_photos(), 64), 2,
+                    Single(), torch.device("cpu"))
+    state = {k: v.clone() for k, v in model.regressor.visual.state_dict().items()}
+    install_pretrained(model, state)
+    assert model.regressor.visual is not model.classifier.visual  # no shared parameters, equal values
+    head_before = model.regressor.head[0].weight.clone()
+    fit(TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=2, lr=1e-2, batch_size=64),
+        model, in_memory_batches(labelled_photos(), 64), 2, None, 0, Single(), torch.device("cpu"))
+    for net in (model.regressor, model.classifier):
+        assert not net.visual.training  # eval mode: no dropout on frozen features
+        for key, value in net.visual.state_dict().items():
+            assert torch.equal(value, state[key]), key
+    assert not torch.equal(head_before, model.regressor.head[0].weight)  # the rest did train
