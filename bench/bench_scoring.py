@@ -1,6 +1,6 @@
 """Batch scoring throughput: the whole job (Delta -> Delta) vs the bare model on in-memory tensors.
 
-  .venv/bin/python bench/bench_scoring.py --active 20000 200000
+  .venv/bin/python bench/bench_scoring.py --listings 27000 270000
 
 Needs a registered model (make demo). For each size, a scratch warehouse gets a world of
 that many listings generated over `--days` days (short enough that nearly all are still
@@ -81,8 +81,8 @@ def end_to_end(listings: int, days: int, scratch: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--active", type=int, nargs="+", default=[20000, 200000],
-                        help="listings to generate (nearly all active)")
+    parser.add_argument("--listings", type=int, nargs="+", default=[27000, 270000],
+                        help="listings to generate (about 3/4 still active after --days 3)")
     parser.add_argument("--days", type=int, default=3, help="days the listings are spread over")
     parser.add_argument("--batches", type=int, default=20)
     args = parser.parse_args()
@@ -90,7 +90,7 @@ def main() -> int:
 
     batch_size = load_config().scoring.batch_size
     results = []
-    for n in args.active:
+    for n in args.listings:
         with tempfile.TemporaryDirectory(prefix="bench-scoring-", dir=ROOT / "data") as scratch:
             result = end_to_end(n, args.days, Path(scratch))
         result["bare_model_per_s"] = bare_model(batch_size, args.batches)  # same run, right after

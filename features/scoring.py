@@ -18,7 +18,7 @@ from pyspark.sql import types as T
 
 from features.clock import known_at
 from features.feature_repo.definitions import PLATFORM_ID
-from models.inference import ScoringChecks, cached_model, score_frame
+from models.inference import ScoringChecks, cached_model, limit_cpu_threads, score_frame
 
 SCORED_COLUMNS = T.StructType([
     T.StructField("listing_id", T.LongType(), False),
@@ -84,6 +84,12 @@ def score(listings: DataFrame, store_root: str, model_version: str, checks: Scor
     needed = ["listing_id", "image", "title", "description", CATEGORY_KNOWN, *stats_columns]
 
     def score_batches(frames):
+        from pyspark import TaskContext
+
+        # torch would start one thread per core in every concurrent task: N tasks x N cores
+        # threads thrash. Each task gets the cores Spark gave it (spark.task.cpus).
+        task = TaskContext.get()
+        limit_cpu_threads(task.cpus() if task is not None else None)
         loaded = cached_model(store_root, model_version)
         for frame in frames:
             yield score_frame(frame, loaded, checks, batch_size, CATEGORY_KNOWN)

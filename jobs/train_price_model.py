@@ -27,8 +27,7 @@ from pyspark.sql import types as T
 from features.delta_io import current_version, read_table
 from jobs.common import job_parser, load_job_config, positive_int, setup_logging
 from models.distributed import context, device_for
-from models.inputs import ModelInputs
-from models.inputs import VISUAL_TASKS
+from models.inputs import VISUAL_TASKS, ModelInputs
 from models.petastorm_data import petastorm_batches
 from models.pretrain import PretrainConfig, freeze_visual, install_pretrained, pretrain_visual
 from models.price_net import PriceModelConfig, PriceSuggester
@@ -241,6 +240,8 @@ def main(argv=None) -> int:
     fingerprint = training_fingerprint(table_path, version, model_settings, dataclasses.asdict(train_cfg),
                                        conf.training.pretrain, pretrained_visual,
                                        args.num_proc or conf.training.num_proc)  # global batch, shards
+    if previous:  # a resumed run is the run it continues
+        fingerprint = previous["data"].get("fingerprint", fingerprint)
     if args.skip_if_trained and not previous and (done := store.find("fingerprint", fingerprint)):
         meta = store.metadata(done)
         print(f"model {done} was already trained with this configuration on training_set v{version}: skipped")
@@ -273,7 +274,7 @@ def main(argv=None) -> int:
         steps_per_epoch=n_train // per_step, val_steps=max(1, n_val // per_step) if n_val >= num_proc else 0,
         model_store=conf.storage.model_store, reader_workers=conf.training.reader_workers,
         resume=bool(args.resume), data={"table": table_path, "version": version, "train_rows": n_train,
-                                        "validation_rows": n_val},
+                                        "validation_rows": n_val, "fingerprint": fingerprint},
         pretrain_config=dict(conf.training.pretrain), pretrained_visual=pretrained_visual)
     for split, urls in (("train", run.train_urls), ("validation", run.val_urls)):
         if len(urls) < num_proc:  # Petastorm shards whole row groups: an empty shard would stall Horovod

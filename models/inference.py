@@ -56,6 +56,12 @@ def cached_model(store_root: str, version: str) -> LoadedModel:
                        device, float(payload["train_config"].get("mu", 1.2)))
 
 
+def limit_cpu_threads(threads: int | None) -> None:
+    """Intra-op threads for CPU inference (no effect on a GPU's work)."""
+    if threads and not torch.cuda.is_available():
+        torch.set_num_threads(threads)
+
+
 def photo_quality(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean luminance, variance of the 4-neighbour Laplacian) per uint8 [N, 3, H, W] photo."""
     grey = images.astype(np.float32).mean(axis=1)

@@ -144,6 +144,10 @@ def fit(cfg: TrainConfig, model: PriceSuggester, train_batches: Iterator[Batch],
     optimizer = ctx.wrap_optimizer(optimizer, model)
     ctx.broadcast_state(model, optimizer)
     history = []
+    # mean item loss on (one epoch of) the training data, before and after: did the optimiser
+    # lower the objective on the data it saw? (validation says whether that generalises)
+    at_start = evaluate(cfg, model, train_batches, steps_per_epoch, ctx, device)["val_item_loss"] \
+        if start_epoch == 0 else None
     for epoch in range(start_epoch, cfg.total_epochs):
         warm_up, lr = cfg.stage(epoch)
         for group in optimizer.param_groups:
@@ -156,6 +160,11 @@ def fit(cfg: TrainConfig, model: PriceSuggester, train_batches: Iterator[Batch],
         samples = steps_per_epoch * cfg.batch_size * ctx.size
         metrics.update(epoch=epoch + 1, warm_up=warm_up, lr=lr, seconds=time.perf_counter() - started,
                        samples_per_s=samples / max(time.perf_counter() - started, 1e-9))
+        if at_start is not None and not history:
+            metrics["train_item_loss_at_start"] = at_start
+        if epoch == cfg.total_epochs - 1:
+            metrics["train_item_loss_at_end"] = evaluate(cfg, model, train_batches, steps_per_epoch, ctx,
+                                                         device)["val_item_loss"]
         history.append(metrics)
         if ctx.rank == 0:
             print("  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()),

@@ -1,5 +1,3 @@
-from datetime import datetime
-
 import pytest
 
 from features.cleaning import REJECT_REASONS, clean_listings

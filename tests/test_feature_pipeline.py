@@ -5,7 +5,7 @@ import shutil
 import socket
 import subprocess
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from delta.tables import DeltaTable
@@ -123,7 +123,7 @@ def test_training_set_rows_splits_and_versions(spark, pipeline):
     assert build_training_set.main([]) == 0  # same inputs and settings: up to date, no new version
     assert version(spark, path) == built
     assert build_training_set.main(["--force"]) == 0  # rebuild: same split for every listing
-    assert version(spark, path) == built + 1
+    assert version(spark, path) > built  # a new overwrite (and its properties) committed
     assert {r.listing_id: r.split for r in read_table(spark, path).collect()} == splits
     assert read_table(spark, path).count() == len(rows)
     # cold start: sellers without enough history get nulls, and the rows are still there

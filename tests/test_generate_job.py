@@ -6,7 +6,6 @@ import sys
 from datetime import datetime
 
 import pytest
-from pyspark.sql import functions as F
 
 from conftest import env_for, overrides_for
 from features.delta_io import read_table, table_properties

@@ -1,0 +1,22 @@
+"""The pipeline up to a trained model, in-process, for test modules that need one."""
+from __future__ import annotations
+
+from jobs import build_training_set, compute_price_stats, generate_marketplace, train_price_model
+
+# Tiny-data training: small batches, one warm-up and a few gated epochs, narrow convolutions.
+FAST_TRAINING = {"PRICESUGGEST__training__train__batch_size": "16",
+                 "PRICESUGGEST__training__train__warm_up_epochs": "1",
+                 "PRICESUGGEST__training__train__epochs": "2",
+                 "PRICESUGGEST__training__train__lr_warm_up": "0.003",
+                 "PRICESUGGEST__training__train__lr": "0.002",
+                 "PRICESUGGEST__training__model__conv_channels": "[4, 8, 8, 8]"}
+
+
+def generate_and_train(patch, num_proc: int, **env: str) -> None:
+    """generate -> statistics -> training set -> train (and promote), with FAST_TRAINING set on `patch`."""
+    for key, value in {**FAST_TRAINING, **env}.items():
+        patch.setenv(key, value)
+    assert generate_marketplace.main(["--no-summary"]) == 0
+    assert compute_price_stats.main([]) == 0
+    assert build_training_set.main([]) == 0
+    assert train_price_model.main(["--num-proc", str(num_proc)]) == 0
