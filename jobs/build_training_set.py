@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from features.clock import known_at, resolve_as_of
 from features.delta_io import current_version, read_table, table_exists, table_properties, write_table
-from features.feature_repo.store import feast_on, open_store, repo_objects
+from features.feature_repo.store import historical_features
 from features.training_set import assign_split, closed_listings, feature_entities, training_rows
 from jobs.common import clean_with_quarantine, iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
@@ -65,13 +65,7 @@ def main(argv=None) -> int:
         return 1
 
     closed = closed_listings(kept)
-    store = open_store(conf)
-    with feast_on(spark):
-        store.apply(repo_objects(conf))  # the registry matches conf even if materialize never ran here
-        service = store.get_feature_service(conf.feast.feature_service)
-        features = store.get_historical_features(entity_df=feature_entities(closed), features=service,
-                                                 full_feature_names=True).to_spark_df()
-    feature_columns = [f"{p.name}__{f.name}" for p in service.feature_view_projections for f in p.features]
+    features, feature_columns = historical_features(spark, conf, feature_entities(closed))
     rows = assign_split(training_rows(closed, features, feature_columns), conf.training_set.split_seed,
                         conf.training_set.validation_share, conf.training_set.test_share)
     rows = rows.withColumn("as_of", F.to_date(F.lit(as_of.isoformat()))).withColumn("run_id", F.lit(run_id)) \

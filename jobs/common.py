@@ -77,7 +77,12 @@ def clean_with_quarantine(spark, conf: AppConfig, listings, metadata: dict, as_o
     if rows_in != n_kept + n_rejected:
         log.error("row accounting failed: %d in != %d kept + %d rejected", rows_in, n_kept, n_rejected)
         return None
+    write_quarantine(spark, conf, rejected, metadata, as_of)
+    return kept
+
+
+def write_quarantine(spark, conf: AppConfig, rejected, metadata: dict, as_of: date, conflict_retries: int = 3) -> None:
+    """MERGE rejected rows (listing_id, reject_reason, reject_detail) into `listings_rejected`."""
     write_table(spark, quarantine_rows(rejected, metadata["job"], metadata["run_id"], as_of),
                 conf.storage.table_path("listings_rejected"), conf.storage.table("listings_rejected"), metadata,
-                changed_only=["reject_reason", "reject_detail"])
-    return kept
+                changed_only=["reject_reason", "reject_detail"], conflict_retries=conflict_retries)

@@ -24,12 +24,12 @@ from pyspark.sql import functions as F
 from features.clock import known_at, resolve_as_of
 from features.cleaning import flag_listings
 from features.delta_io import current_version, is_write_conflict, read_table, table_exists, write_table
-from features.feature_repo.store import feast_on, open_store, repo_objects
-from features.rejects import counts_by_reason, quarantine_rows
+from features.feature_repo.store import historical_features
+from features.rejects import counts_by_reason
 from features.scoring import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
                               suggestion_changes, suggestion_rows, with_features)
 from features.scoring_runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row, summary_text
-from jobs.common import iso_date, job_parser, load_job_config, setup_logging
+from jobs.common import iso_date, job_parser, load_job_config, setup_logging, write_quarantine
 from models.inference import ScoringChecks
 from models.store import ModelStore
 from pricesuggest.faults import crash_while_writing
@@ -97,13 +97,7 @@ def main(argv=None) -> int:
     # price fences from every listing known then (as the training set's cleaning), not just these
     flagged = flag_listings(active, conf.cleaning, reference=known_at(listings_all, as_of)).cache()
     to_score, rejected = split_for_scoring(flagged, conf.scoring.reject_reasons)
-    with feast_on(spark):
-        feature_store = open_store(conf)
-        feature_store.apply(repo_objects(conf))
-        service = feature_store.get_feature_service(conf.feast.feature_service)
-        features = feature_store.get_historical_features(
-            entity_df=scoring_entities(to_score, as_of), features=service, full_feature_names=True).to_spark_df()
-    feature_columns = [f"{p.name}__{f.name}" for p in service.feature_view_projections for f in p.features]
+    features, feature_columns = historical_features(spark, conf, scoring_entities(to_score, as_of))
     listings = with_features(to_score, features, feature_columns)
     checks = ScoringChecks(conf.scoring.dark_luminance, conf.scoring.blur_sharpness, conf.scoring.text_influence)
     model_stats = store.load(model_version)["inputs"]["stats"]["columns"]
@@ -124,9 +118,7 @@ def main(argv=None) -> int:
     status = ("failed: row accounting" if not accounting_ok else "failed: nothing scored" if n_scored == 0
               else "dry run" if args.dry_run else "succeeded")
     if not args.dry_run and accounting_ok and n_scored:
-        write_table(spark, quarantine_rows(rejected, JOB, run_id, as_of), conf.storage.table_path("listings_rejected"),
-                    conf.storage.table("listings_rejected"), metadata,
-                    changed_only=["reject_reason", "reject_detail"], conflict_retries=conf.scoring.commit_retries)
+        write_quarantine(spark, conf, rejected, metadata, as_of, conf.scoring.commit_retries)
         target = conf.storage.table_path("price_suggestions")
         current = read_table(spark, target) if table_exists(spark, target) else None
         # a full run also marks closed the listings that closed by as_of; a --listing-ids run touches only its ids

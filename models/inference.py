@@ -18,6 +18,7 @@ import torch
 from models.inputs import ModelInputs, decode_png
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.store import ModelStore
+from models.train import to_device
 
 # Why a listing is not qualified, first that applies. The checks are what the job saw in the
 # inputs (statistics coverage, pixels) and in the model's own outputs (how much the text moved
@@ -81,8 +82,9 @@ def predict(loaded: LoadedModel, image: np.ndarray, tokens: np.ndarray, stats: n
     model, device = loaded.model, loaded.device
 
     def tensors(rows):
-        return (torch.from_numpy(image[rows]).to(device).float().div_(255.0),
-                torch.from_numpy(tokens[rows]).to(device), torch.from_numpy(stats[rows]).to(device))
+        batch = to_device({"image": torch.from_numpy(image[rows]), "tokens": torch.from_numpy(tokens[rows]),
+                           "stats": torch.from_numpy(stats[rows])}, device)
+        return batch["image"], batch["tokens"], batch["stats"]
 
     n = len(image)
     log_price, probability, log_no_text = np.zeros(n), np.zeros(n), np.full(n, np.nan)
@@ -94,8 +96,7 @@ def predict(loaded: LoadedModel, image: np.ndarray, tokens: np.ndarray, stats: n
     for start in range(0, len(unqualified), batch_size):
         rows = unqualified[start:start + batch_size]
         img, tok, st = tensors(rows)
-        no_text, _ = model.regressor(img, torch.zeros_like(tok), st)
-        log_no_text[rows] = (no_text + model.cfg.log_price_offset).double().cpu().numpy()
+        log_no_text[rows] = model.log_price(img, torch.zeros_like(tok), st).double().cpu().numpy()
     return log_price, probability, log_no_text
 
 

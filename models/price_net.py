@@ -69,9 +69,13 @@ class PriceSuggester(nn.Module):
 
     def forward(self, image: torch.Tensor, tokens: torch.Tensor, stats: torch.Tensor):
         """-> (suggested log price [B], qualification logit [B])."""
-        log_price, _ = self.regressor(image, tokens, stats)
         qualification_logit, _ = self.classifier(image, tokens, stats)
-        return log_price + self.cfg.log_price_offset, qualification_logit
+        return self.log_price(image, tokens, stats), qualification_logit
+
+    def log_price(self, image: torch.Tensor, tokens: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        """The regressor alone: suggested log price [B]."""
+        output, _ = self.regressor(image, tokens, stats)
+        return output + self.cfg.log_price_offset
 
 
 class PriceNet(nn.Module):

@@ -68,18 +68,19 @@ def item_losses(cfg: TrainConfig, pred: torch.Tensor, batch: Batch) -> tuple[tor
 
 
 def batch_loss(cfg: TrainConfig, model: PriceSuggester, batch: Batch, warm_up: bool):
+    """(joint loss, item losses and logits of the items the objective covers, predictions of the whole batch)."""
     pred, logit = model(batch["image"], batch["tokens"], batch["stats"])
     losses, mask = item_losses(cfg, pred, batch)
     losses, logit = losses[mask], logit[mask]
     if losses.numel() == 0:
-        return pred.sum() * 0.0, losses, logit
+        return pred.sum() * 0.0, losses, logit, pred
     if cfg.constraint == "none":
         total = losses.mean() + 0.0 * logit.sum()  # classifier idle: keep it in the graph for Horovod
     elif cfg.constraint == "percentile":
         total = percentile_joint(losses, logit, cfg.delta, cfg.beta, warm_up)
     else:
         total = threshold_joint(losses, logit, cfg.eps, cfg.gamma, cfg.threshold_min_positive, cfg.beta, warm_up)
-    return total, losses, logit
+    return total, losses, logit, pred
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
@@ -97,7 +98,7 @@ def run_epoch(cfg: TrainConfig, model, optimizer, batches: Iterator[Batch], step
     bar = tqdm(range(steps), desc=desc, disable=ctx.rank != 0, leave=False)
     for _ in bar:
         batch = to_device(next(batches), device)
-        total, losses, logit = batch_loss(cfg, model, batch, warm_up)
+        total, losses, logit, _ = batch_loss(cfg, model, batch, warm_up)
         optimizer.zero_grad()  # horovod 0.28's DistributedOptimizer takes no set_to_none
         total.backward()
         optimizer.step()
@@ -116,8 +117,7 @@ def evaluate(cfg: TrainConfig, model, batches: Iterator[Batch], steps: int, ctx:
     sums = torch.zeros(6, dtype=torch.float64)  # gated loss*n, n, item loss sum, positives, abs log err sold, sold
     for _ in range(steps):
         batch = to_device(next(batches), device)
-        total, losses, logit = batch_loss(cfg, model, batch, warm_up=False)
-        pred, _ = model(batch["image"], batch["tokens"], batch["stats"])
+        total, losses, logit, pred = batch_loss(cfg, model, batch, warm_up=False)
         sold = batch["is_sold"].bool()
         n = losses.numel()
         sums += torch.tensor([total.item() * n, n, losses.sum().item(), float((logit >= 0).sum()),

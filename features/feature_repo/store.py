@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 from feast import FeatureStore
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from features.feature_repo.definitions import definitions
 from pricesuggest.config import AppConfig, resolve_root
@@ -70,3 +70,18 @@ def feast_on(spark: SparkSession) -> Iterator[None]:
         yield
     finally:
         spark.conf.set(REGEX_COLUMN_NAMES, before)
+
+
+def historical_features(spark: SparkSession, conf: AppConfig, entities: DataFrame) -> tuple[DataFrame, list[str]]:
+    """The FeatureService's statistics for each entity row at its event_timestamp (point in time,
+    Spark offline store), and their column names (`<view>__<feature>`).
+
+    Applies the repo first, so the registry matches conf even if materialize never ran here.
+    """
+    store = open_store(conf)
+    with feast_on(spark):
+        store.apply(repo_objects(conf))
+        service = store.get_feature_service(conf.feast.feature_service)
+        features = store.get_historical_features(entity_df=entities, features=service,
+                                                 full_feature_names=True).to_spark_df()
+    return features, [f"{p.name}__{f.name}" for p in service.feature_view_projections for f in p.features]
