@@ -253,6 +253,36 @@ class MaintenanceConf:
 
 
 @dataclass(frozen=True)
+class EvaluationGrid:
+    seeds: list[int]
+    deltas: list[float]  # percentile constraint grid
+    epsilons: list[float]  # threshold constraint grid
+    ablations: bool  # the ablations at ablation_delta and ablation_eps
+    out_of_time_variants: list[str]  # variants also trained on the out-of-time split
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ConfigError("an evaluation grid needs at least one seed")
+
+
+@dataclass(frozen=True)
+class EvaluationConf:
+    grid: str  # the grid `jobs/evaluate.py` runs unless --grid says otherwise
+    grids: dict[str, EvaluationGrid]
+    ablation_delta: float
+    ablation_eps: float
+    out_of_time_days: int  # the out-of-time test split: outcomes known in the last N days
+    train: dict[str, Any]  # overrides of training.train for every evaluation model
+    baselines: dict[str, Any]  # checked against models.baselines.BaselineConfig by the job
+    report_path: str  # relative paths resolve against the project root
+    plots_dir: str
+
+    def __post_init__(self) -> None:
+        if self.grid not in self.grids:
+            raise ConfigError(f"evaluation.grid {self.grid!r} is not in evaluation.grids ({sorted(self.grids)})")
+
+
+@dataclass(frozen=True)
 class AppConfig:
     spark: SparkConf
     storage: StorageConf
@@ -265,6 +295,7 @@ class AppConfig:
     training: TrainingConf
     scoring: ScoringConf
     maintenance: MaintenanceConf
+    evaluation: EvaluationConf
     conf_dirs: tuple[str, ...] = ()
 
 

@@ -32,10 +32,10 @@ PY="$VENV/bin/python"
 "$PY" -m pip install -q --upgrade pip wheel "setuptools>=68"
 
 echo "== project and pinned dependencies (pyproject.toml)"
-"$PY" -m pip install -q -e '.[dev]'
+"$PY" -m pip install -q -e '.[dev,eval]'
 echo "== horovod (patched wheel, cached in $CACHE/wheels)"
 scripts/install_horovod.sh "$PY" "$CACHE"
-"$PY" -m pip install -q -e '.[dev,distributed]'
+"$PY" -m pip install -q -e '.[dev,eval,distributed]'
 
 echo "== Delta Lake jars (Maven Central once, then $CACHE/jars)"
 "$PY" scripts/install_delta_jars.py "$CACHE/jars"

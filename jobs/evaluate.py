@@ -1,0 +1,197 @@
+"""Evaluate: baselines, the oracle, constraint grids, ablations and seeds -> docs/EVALUATION.md, PNGs, Delta.
+
+  spark-submit jobs/evaluate.py                    # the conf's grid (make eval: quick)
+  spark-submit jobs/evaluate.py --grid full        # the committed report's grids and seeds
+  spark-submit jobs/evaluate.py --resume RUN_ID    # finish an interrupted run (done units are skipped)
+
+Reads `training_set` at its current Delta version (pinned for the whole run) with
+`listing_truth`'s fair prices, trains every variant in this process on arrays decoded once
+(the production training loop, --no-promote: evaluation models are registered in the model
+store as `eval-...` versions and never become `latest`), MERGEs each finished unit's metrics
+into `evaluation_runs` (keyed by model version), then writes the report and its plots.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import torch
+from pyspark.sql import functions as F
+
+from features.delta_io import current_version, read_table, table_exists, table_properties, write_table
+from features.evaluation_data import with_fair_price, with_out_of_time_split
+from jobs.common import job_parser, load_job_config, setup_logging
+from models import evaluation as ev
+from models.baselines import BaselineConfig
+from models.evaluation_report import render_report
+from models.experiments import describe, study_variants
+from models.pretrain import PretrainConfig
+from models.price_net import PriceModelConfig, PriceSuggester
+from models.store import ModelStore
+from models.train import TrainConfig
+from pricesuggest.config import resolve_root
+from pricesuggest.runinfo import git_commit, new_run_id
+from pricesuggest.spark import build_session
+
+JOB = "evaluate"
+SCHEMES = {"random": "split", "out_of_time": "oot_split"}
+
+
+def model_version(eval_run_id: str, unit: ev.Unit) -> str:
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", unit.name.replace("=", ""))
+    return f"eval-{eval_run_id.removeprefix(JOB + '-')}-{unit.scheme}-{name}-s{unit.seed}"
+
+
+class DeltaSink:
+    """Finished units: metric rows MERGEd into `evaluation_runs`, trained models registered (never promoted)."""
+
+    def __init__(self, spark, conf, eval_run_id: str, context: dict, splits: dict[str, ev.SplitData]):
+        self.spark, self.conf, self.eval_run_id, self.context, self.splits = spark, conf, eval_run_id, context, splits
+        self.path = conf.storage.table_path("evaluation_runs")
+        self.store = ModelStore(conf.storage.model_store)
+        self.finished: set[str] = set()
+        if table_exists(spark, self.path):
+            self.finished = {r["unit"] for r in read_table(spark, self.path)
+                             .where(F.col("eval_run_id") == eval_run_id).select("unit").distinct().collect()}
+
+    @staticmethod
+    def key(unit: ev.Unit) -> str:
+        return f"{unit.scheme}/{unit.seed}/{unit.name}"
+
+    def done(self, unit: ev.Unit) -> bool:
+        return self.key(unit) in self.finished
+
+    def restore(self, unit: ev.Unit) -> PriceSuggester | None:
+        version = model_version(self.eval_run_id, unit)
+        if version not in self.store.versions():
+            return None
+        payload = self.store.load(version)
+        model = PriceSuggester(PriceModelConfig(**payload["model_config"]))
+        model.load_state_dict(payload["state_dict"])
+        return model
+
+    def record(self, unit: ev.Unit, rows: list[dict], model: PriceSuggester | None, notes: dict) -> None:
+        version = model_version(self.eval_run_id, unit)
+        metadata = {"model_version": version, "purpose": "evaluation", "eval_run_id": self.eval_run_id,
+                    "git_commit": self.context["git_commit"], "training_table": self.context["data"],
+                    "split_scheme": unit.scheme, "seed": unit.seed, "variant": unit.name,
+                    **{k: v for k, v in notes.items() if k != "history"}, "history": notes.get("history")}
+        if model is not None:  # registered like a trained model, but never promoted
+            payload = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                       "model_config": notes["model_config"], "train_config": notes["train_config"],
+                       "inputs": self.splits[unit.scheme].inputs.to_dict(),
+                       "data": {**self.context["data"], "split_scheme": unit.scheme},
+                       "model_version": version, "git_commit": self.context["git_commit"]}
+            self.store.register(version, payload, metadata)
+        frame = pd.DataFrame(rows).assign(
+            eval_run_id=self.eval_run_id, unit=self.key(unit),
+            model_version=[f"{version}:{r['variant']}" if r["variant"] != unit.name else version for r in rows],
+            training_set_version=self.context["data"]["version"],
+            generator_config_sha256=self.context["generator_config_sha256"],
+            git_commit=self.context["git_commit"], evaluated_at=datetime.now(timezone.utc).replace(tzinfo=None))
+        frame["evaluated_at"] = frame["evaluated_at"].astype("datetime64[us]")  # Spark rejects ns timestamps
+        write_table(self.spark, self.spark.createDataFrame(frame), self.path, self.conf.storage.table("evaluation_runs"),
+                    {"run_id": self.eval_run_id, "job": JOB, "git_commit": self.context["git_commit"]})
+        self.finished.add(self.key(unit))
+
+
+def parse_args(argv):
+    parser = job_parser(__doc__.strip().splitlines()[0])
+    parser.add_argument("--grid", help="evaluation.grids entry to run (default: evaluation.grid)")
+    parser.add_argument("--resume", metavar="EVAL_RUN_ID", help="continue this evaluation run")
+    parser.add_argument("--report-only", action="store_true",
+                        help="with --resume: write the report from what the run has recorded, train nothing")
+    parser.add_argument("--report", type=Path, help="report path (default: evaluation.report_path)")
+    parser.add_argument("--plots-dir", type=Path, help="plot directory (default: evaluation.plots_dir)")
+    args = parser.parse_args(argv)
+    conf = load_job_config(parser, args)
+    if args.report_only and not args.resume:
+        parser.error("--report-only needs --resume EVAL_RUN_ID")
+    grid_name = args.grid or conf.evaluation.grid
+    if grid_name not in conf.evaluation.grids:
+        parser.error(f"--grid {grid_name}: not in evaluation.grids ({sorted(conf.evaluation.grids)})")
+    return parser, args, conf, grid_name
+
+
+def main(argv=None) -> int:
+    parser, args, conf, grid_name = parse_args(argv)
+    log = setup_logging()
+    ec, grid = conf.evaluation, conf.evaluation.grids[grid_name]
+    try:
+        train_base = dataclasses.asdict(TrainConfig(**{**conf.training.train, **ec.train}))
+        baseline_cfg = BaselineConfig(**ec.baselines)
+        pretrain = PretrainConfig(**conf.training.pretrain)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"configuration: {exc}")
+    variants = study_variants(grid.deltas, grid.epsilons, ec.ablation_delta, ec.ablation_eps, grid.ablations)
+    full = f"delta={ec.ablation_delta:g}"
+    unknown = sorted(set(grid.out_of_time_variants) - {v.name for v in variants})
+    if unknown:
+        parser.error(f"evaluation.grids.{grid_name}.out_of_time_variants: unknown variant(s) {unknown}")
+
+    spark = build_session(conf, JOB)
+    table_path = conf.storage.table_path("training_set")
+    listings_props = table_properties(spark, conf.storage.table_path("listings"))
+    eval_run_id = args.resume or new_run_id(JOB)
+    runs_path = conf.storage.table_path("evaluation_runs")
+    if args.resume:  # a resumed run keeps its data version
+        if not table_exists(spark, runs_path):
+            parser.error(f"--resume {args.resume}: no evaluation_runs table")
+        pinned = read_table(spark, runs_path).where(F.col("eval_run_id") == args.resume) \
+            .select("training_set_version").distinct().collect()
+        if not pinned:
+            parser.error(f"--resume {args.resume}: no such evaluation run")
+        version = int(pinned[0][0])
+    else:
+        version = current_version(spark, table_path)
+    rows = with_out_of_time_split(with_fair_price(read_table(spark, table_path, version=version),
+                                                  read_table(spark, conf.storage.table_path("listing_truth"))),
+                                  ec.out_of_time_days)
+    frame = rows.toPandas()
+    log.info("evaluation %s: training_set v%d, %d rows, grid %s", eval_run_id, version, len(frame), grid_name)
+    image_size = int(conf.generator.image_size)
+    splits = {scheme: ev.fit_split(frame, scheme, column, conf.training.vocab_size, conf.training.vocab_min_count,
+                                   image_size, int(conf.training.model.get("text_length", 32)),
+                                   conf.training.task_min_count)
+              for scheme, column in SCHEMES.items()}
+    for data in splits.values():
+        log.info("%s split: %d train / %d validation / %d test rows", data.scheme, len(data.train["image"]),
+                 len(data.validation["image"]), len(data.test["image"]))
+    context = {"git_commit": git_commit(), "data": {"table": table_path, "version": version},
+               "generator_config_sha256": listings_props.get("generator.config_sha256", "unknown")}
+    sink = DeltaSink(spark, conf, eval_run_id, context, splits)
+    units = ev.plan(variants, grid.seeds, {"random": None, "out_of_time": grid.out_of_time_variants}, full)
+    model_base = dict(conf.training.model, image_size=image_size)
+    if not args.report_only:
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        ev.Runner(splits, model_base, train_base, pretrain, baseline_cfg, device, sink).run(units, full)
+
+    results = read_table(spark, runs_path).where(F.col("eval_run_id") == eval_run_id).toPandas()
+    missing = [sink.key(u) for u in units if not sink.done(u)]
+    gallery = ev.Unit("random", grid.seeds[0], next(v for v in variants if v.name == full))
+    report_path = args.report or Path(resolve_root(ec.report_path))
+    plots_dir = args.plots_dir or Path(resolve_root(ec.plots_dir))
+    command = " ".join(["spark-submit jobs/evaluate.py", f"--grid {grid_name}"] +
+                       ([f"--resume {eval_run_id}"] if args.resume else []))
+    text, figures = render_report(results, splits, sink.restore(gallery), full, grid, ec, missing,
+                                  {"command": command, "eval_run_id": eval_run_id, "grid": grid_name,
+                                   "train_schedule": describe(PriceModelConfig(**dict(model_base, n_stats=1)),
+                                                              TrainConfig(**train_base))["train_config"],
+                                   **context}, plots_dir, report_path.parent)
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    for name, figure in figures.items():
+        figure.savefig(plots_dir / name, dpi=110, bbox_inches="tight")
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(text)
+    print(f"evaluation {eval_run_id}: {len(results)} metric rows; report {report_path}, plots in {plots_dir}")
+    if missing:
+        print(f"{len(missing)} unit(s) not run yet; continue with --resume {eval_run_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The evaluation plan and its execution: baselines, the oracle, and every model variant × seed × split.
+
+Pure of I/O: the job (`jobs/evaluate.py`) hands in pandas frames of the training table and a
+`Sink` that persists each finished unit (metric rows to Delta, the model to the store).
+Units run cheapest-and-most-needed first, so an interrupted run has its headline numbers:
+  0. baselines and the oracle, per split scheme (seconds to minutes, no torch training)
+  1. the headline models (MSE-trained, seller-gain full model, published baseline), all
+     seeds, all split schemes
+  2. the constraint grids and the ablations, seed by seed
+A resumed run skips the units its sink already has.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from models import baselines as bl
+from models.experiments import (Variant, configs, conv_features, describe, predict, pretrained_visual_state,
+                                train_model)
+from models.inputs import VISUAL_TASKS, ModelInputs, listing_text
+from models.metrics import metrics_by_qualification, segment_edges
+from models.pretrain import PretrainConfig
+from models.price_net import PriceSuggester
+from models.stats_input import StatsNormalizer
+from models.text import Vocabulary
+
+BASELINES = "baselines"  # the variant name of the sklearn/oracle unit
+
+
+@dataclass
+class SplitData:
+    """One split scheme (random or out-of-time): frames, encoded arrays and price segments."""
+
+    scheme: str
+    inputs: ModelInputs
+    train_frame: pd.DataFrame
+    test_frame: pd.DataFrame
+    train: dict[str, np.ndarray]
+    validation: dict[str, np.ndarray]
+    test: dict[str, np.ndarray]
+    edges: np.ndarray
+    log_price_offset: float
+
+
+def fit_split(frame: pd.DataFrame, scheme: str, split_column: str, vocab_size: int, vocab_min_count: int,
+              image_size: int, text_length: int, task_min_count: int) -> SplitData:
+    """Vocabulary, statistics normalisation and task classes from this scheme's train rows; encode all."""
+    parts = {name: frame[frame[split_column] == name].reset_index(drop=True) for name in ("train", "validation", "test")}
+    train = parts["train"]
+    stats_columns = sorted(c for c in frame.columns if "__" in c)
+    counts = {task: Counter(train[task].dropna()) for task in VISUAL_TASKS}
+    task_classes = {task: sorted(v for v, n in c.items() if n >= task_min_count) for task, c in counts.items()}
+    inputs = ModelInputs(
+        Vocabulary.build(listing_text(train["title"], train["description"]), vocab_size, vocab_min_count),
+        StatsNormalizer.fit(train[stats_columns].to_numpy(dtype=np.float64), stats_columns),
+        image_size, text_length, {t: c for t, c in task_classes.items() if len(c) >= 2})
+    sold = train["label_sold"].to_numpy().astype(bool)
+    log_sold = train["log_sold_price"].to_numpy(float)[sold]
+    return SplitData(scheme, inputs, train, parts["test"], *(inputs.encode_frame(parts[n]) for n in parts),
+                     segment_edges(log_sold), float(log_sold.mean()))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of work: the baselines of a scheme, or one variant trained with one seed."""
+
+    scheme: str
+    seed: int
+    variant: Variant | None  # None: baselines + oracle
+
+    @property
+    def name(self) -> str:
+        return self.variant.name if self.variant else BASELINES
+
+
+class Sink(Protocol):
+    def done(self, unit: Unit) -> bool: ...
+    def restore(self, unit: Unit) -> PriceSuggester | None: ...  # a model a previous run registered
+    def record(self, unit: Unit, rows: list[dict], model: PriceSuggester | None, notes: dict) -> None: ...
+
+
+def plan(variants: list[Variant], seeds: list[int], schemes: dict[str, list[str] | None], full: str) -> list[Unit]:
+    """Units in run order. `schemes`: scheme -> variant names to run there (None: all)."""
+    def chosen(scheme):
+        names = schemes[scheme]
+        return [v for v in variants if names is None or v.name in names]
+
+    headline = lambda v: v.study == "headline" or v.name == full  # noqa: E731
+    units = [Unit(s, seeds[0], None) for s in schemes]
+    units += [Unit(s, seed, v) for seed in seeds for s in schemes for v in chosen(s) if headline(v)]
+    units += [Unit(s, seed, v) for seed in seeds for s in schemes for v in chosen(s) if not headline(v)]
+    return units
+
+
+def metric_rows(unit: Unit, study: str, variant: str, by_subset: dict[str, dict[str, float]]) -> list[dict]:
+    return [{"split_scheme": unit.scheme, "seed": unit.seed, "study": study, "variant": variant,
+             "subset": subset, "metric": metric, "value": float(value)}
+            for subset, values in by_subset.items() for metric, value in values.items()]
+
+
+def score(data: SplitData, pred: np.ndarray, qualification: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    test = data.test_frame
+    frame = pd.DataFrame({"pred": pred, "is_sold": test["label_sold"].to_numpy(),
+                          "log_sold": test["log_sold_price"].to_numpy(float),
+                          "log_list": test["log_list_price"].to_numpy(float)})
+    if qualification is not None:
+        frame["score"] = qualification
+    return metrics_by_qualification(frame, data.edges)
+
+
+def run_baselines(unit: Unit, data: SplitData, cfg: bl.BaselineConfig) -> tuple[list[dict], dict]:
+    predictions, notes = bl.fit_baselines(data.train_frame, data.train, data.test_frame, data.test, data.edges, cfg)
+    rows = [r for name, pred in predictions.items() for r in metric_rows(unit, "baseline", name, score(data, pred))]
+    rows += metric_rows(unit, "oracle", "oracle", score(data, data.test_frame["log_fair_price"].to_numpy(float)))
+    return rows, {"svm_best_params": notes["svm_segments"]["best_params"]}
+
+
+class Runner:
+    """Executes a plan; keeps what later units need (gate scores, pre-trained encoders) in memory."""
+
+    def __init__(self, splits: dict[str, SplitData], model_base: dict, train_base: dict, pretrain: PretrainConfig,
+                 baseline_cfg: bl.BaselineConfig, device: torch.device, sink: Sink):
+        self.splits, self.model_base, self.train_base = splits, model_base, train_base
+        self.pretrain, self.baseline_cfg, self.device, self.sink = pretrain, baseline_cfg, device, sink
+        self.scores: dict[tuple[str, int, str], np.ndarray] = {}
+        self.visual: dict[tuple[str, int], dict] = {}
+
+    def run(self, units: Iterable[Unit], full: str) -> None:
+        units = [u for u in units if not self.sink.done(u)]
+        for unit in tqdm(units, desc="evaluation units"):
+            tqdm.write(f"-- {unit.scheme} seed {unit.seed}: {unit.name}")
+            data = self.splits[unit.scheme]
+            if unit.variant is None:
+                rows, notes = run_baselines(unit, data, self.baseline_cfg)
+                self.sink.record(unit, rows, None, notes)
+                continue
+            rows, model, notes = self.run_variant(unit, data, full)
+            self.sink.record(unit, rows, model, notes)
+
+    def run_variant(self, unit: Unit, data: SplitData, full: str):
+        variant = unit.variant
+        model_base = dict(self.model_base, vocab_size=data.inputs.vocabulary.size,
+                          n_stats=len(data.inputs.stats_columns), log_price_offset=data.log_price_offset,
+                          multi_task_classes={t: len(c) for t, c in data.inputs.task_classes.items()})
+        model_cfg, train_cfg = configs(variant, model_base, self.train_base, unit.seed)
+        visual = None
+        if model_cfg.image_encoder == "multi_task":
+            key = (unit.scheme, unit.seed)
+            if key not in self.visual:
+                pre = PretrainConfig(**{**vars(self.pretrain), "seed": unit.seed})
+                self.visual[key] = pretrained_visual_state(model_cfg, pre, data.train, train_cfg.batch_size, self.device)
+            visual = self.visual[key]
+        model, history = train_model(model_cfg, train_cfg, data.train, data.validation, self.device, visual)
+        pred, qualification = predict(model, data.test, self.device)
+        self.scores[(unit.scheme, unit.seed, variant.name)] = qualification
+        gate = qualification
+        if variant.gate_from:  # the published baseline: no classifier of its own
+            gate = self.gate_scores(unit, data, variant.gate_from)
+        rows = metric_rows(unit, variant.study, variant.name, score(data, pred, gate))
+        if variant.name == full and model_cfg.image_encoder == "scratch" and model_cfg.use_image:
+            rows += self.cnn_baseline(unit, data, model)
+        return rows, model, {"history": history, **describe(model_cfg, train_cfg)}
+
+    def gate_scores(self, unit: Unit, data: SplitData, gate_from: str) -> np.ndarray:
+        key = (unit.scheme, unit.seed, gate_from)
+        if key not in self.scores:
+            model = self.sink.restore(Unit(unit.scheme, unit.seed, Variant(gate_from, "delta")))
+            if model is None:
+                raise RuntimeError(f"{unit.name} is gated by {gate_from}, which has not been trained for "
+                                   f"{unit.scheme} seed {unit.seed}")
+            self.scores[key] = predict(model, data.test, self.device)[1]
+        return self.scores[key]
+
+    def cnn_baseline(self, unit: Unit, data: SplitData, model: PriceSuggester) -> list[dict]:
+        """Linear regression on the trained encoder's last conv layer (PCA 256), fitted on sold train rows."""
+        sold = data.train_frame["label_sold"].to_numpy().astype(bool)
+        train_x = conv_features(model, data.train["image"][sold], self.device)
+        pred = bl.linear_on_features(train_x, data.train_frame["log_sold_price"].to_numpy(float)[sold],
+                                     conv_features(model, data.test["image"], self.device),
+                                     self.baseline_cfg.cnn_pca, unit.seed)
+        return metric_rows(unit, "baseline", "cnn_linear", score(data, pred))

@@ -1,0 +1,247 @@
+"""docs/EVALUATION.md and its plots, from one evaluation run's metric rows (the `evaluation_runs` table).
+
+Numbers are mean ± standard deviation over the seeds that ran (no ± with one seed). The
+targets section judges each model by the yardstick of its objective: the MSE-trained model by
+MALE against the sold price, seller-gain models by SMLE ... UPIMLE.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from models.experiments import predict  # noqa: E402
+from models.metrics import SELLER_GAIN_METRICS  # noqa: E402
+
+BASELINE_ORDER = ["mean", "category_mean", "hog_linear", "cnn_linear", "svm_segments", "gbt"]
+REGRESSION_COLUMNS = ["MALE", "RMSLE", "RMSE", "MAE", "R2", "segment_precision", "segment_recall", "segment_f1"]
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """(split_scheme, variant, subset, metric) -> mean, std, seeds."""
+    grouped = results.groupby(["split_scheme", "variant", "subset", "metric"])["value"]
+    return pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=0), "seeds": grouped.count()})
+
+
+def cell(summary: pd.DataFrame, scheme: str, variant: str, subset: str, metric: str, digits: int = 3) -> str:
+    try:
+        row = summary.loc[(scheme, variant, subset, metric)]
+    except KeyError:
+        return "–"
+    if math.isnan(row["mean"]):
+        return "n/a"
+    if metric in ("items", "sold_items"):
+        return f"{row['mean']:.0f}"
+    if metric == "positive_share":
+        return f"{100 * row['mean']:.1f}%" + (f" ± {100 * row['std']:.1f}" if row["seeds"] > 1 else "")
+    return f"{row['mean']:.{digits}f}" + (f" ± {row['std']:.{digits}f}" if row["seeds"] > 1 else "")
+
+
+def value(summary, scheme, variant, subset, metric) -> tuple[float, float]:
+    try:
+        row = summary.loc[(scheme, variant, subset, metric)]
+        return float(row["mean"]), float(row["std"])
+    except KeyError:
+        return math.nan, math.nan
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def headline_tables(summary, scheme: str, full: str) -> str:
+    models = [v for v in ["oracle", *BASELINE_ORDER, "mse", full, "published_baseline"]
+              if (scheme, v, "all", "MALE") in summary.index]
+    accuracy = table(["model (all sold test items)", *REGRESSION_COLUMNS],
+                     [[m, *[cell(summary, scheme, m, "all", c) for c in REGRESSION_COLUMNS]] for m in models])
+    gain = table(["model (all test items)", *SELLER_GAIN_METRICS],
+                 [[m, *[cell(summary, scheme, m, "all", c) for c in SELLER_GAIN_METRICS]] for m in models])
+    return f"{accuracy}\n\n{gain}"
+
+
+def grid_table(summary, scheme: str, variants: list[str], label: str) -> str:
+    rows = []
+    for v in variants:
+        if (scheme, v, "all", "items") not in summary.index:
+            continue
+        for subset in ("positive", "negative"):
+            rows.append([v if subset == "positive" else "", subset, cell(summary, scheme, v, subset, "items"),
+                         cell(summary, scheme, v, "all", "positive_share") if subset == "positive" else "",
+                         *[cell(summary, scheme, v, subset, m) for m in SELLER_GAIN_METRICS]])
+    return table([label, "items", "count", "positive %", *SELLER_GAIN_METRICS], rows)
+
+
+def targets(summary, scheme: str, full: str, deltas: list[float], epsilons: list[float], ablations: list[str]) -> list[list[str]]:
+    """[target, measured, met?] rows for one split scheme."""
+    out = []
+    mse, _ = value(summary, scheme, "mse", "all", "MALE")
+    cat, _ = value(summary, scheme, "category_mean", "all", "MALE")
+    oracle, _ = value(summary, scheme, "oracle", "all", "MALE")
+    if not math.isnan(mse):
+        closed = (cat - mse) / (cat - oracle) if cat != oracle else math.nan
+        out.append(["MSE model closes ≥ 60% of the MALE gap category mean → oracle",
+                    f"{100 * closed:.0f}% (MALE {mse:.3f} vs {cat:.3f} and oracle {oracle:.3f})",
+                    _verdict(closed >= 0.6)])
+        best_name, best = min(((b, value(summary, scheme, b, "all", "MALE")[0]) for b in BASELINE_ORDER
+                               if not math.isnan(value(summary, scheme, b, "all", "MALE")[0])),
+                              key=lambda t: t[1], default=("none", math.nan))
+        out.append(["MSE model MALE ≥ 10% below the best baseline",
+                    f"{100 * (1 - mse / best):.0f}% below {best_name} ({best:.3f})", _verdict(mse <= 0.9 * best)])
+    for metric in ("SMLE", "UMLE"):
+        ours, ours_sd = value(summary, scheme, full, "positive", metric)
+        base, base_sd = value(summary, scheme, "published_baseline", "positive", metric)
+        if not (math.isnan(ours) or math.isnan(base)):
+            out.append([f"{metric} on positives: full model ({full}) < published baseline, same positives",
+                        f"{ours:.3f} ± {ours_sd:.3f} vs {base:.3f} ± {base_sd:.3f}", _verdict(ours < base)])
+    for d in deltas:
+        share, _ = value(summary, scheme, f"delta={d:g}", "all", "positive_share")
+        if not math.isnan(share):
+            out.append([f"positive share within ±2 pp of δ = {d:g}", f"{100 * share:.1f}% ({100 * (share - d):+.1f} pp)",
+                        _verdict(abs(share - d) <= 0.02)])
+    for v in [f"delta={d:g}" for d in deltas] + [f"eps={e:g}" for e in epsilons]:
+        pairs = [(value(summary, scheme, v, "positive", m)[0], value(summary, scheme, v, "negative", m)[0])
+                 for m in ("SMLE", "UMLE")]
+        if all(not math.isnan(p) for pair in pairs for p in pair):
+            out.append([f"{v}: positives' SMLE and UMLE below negatives'",
+                        ", ".join(f"{m} {p:.3f} < {n:.3f}" for m, (p, n) in zip(("SMLE", "UMLE"), pairs)),
+                        _verdict(all(p < n for p, n in pairs))])
+    for ablation in ablations:
+        base = ablation.split("@")[1]
+        ours, ours_sd = value(summary, scheme, base, "positive", "SMLE")
+        theirs, theirs_sd = value(summary, scheme, ablation, "positive", "SMLE")
+        if not (math.isnan(ours) or math.isnan(theirs)):
+            spread = max(ours_sd, theirs_sd, 0.0) if not math.isnan(ours_sd) else 0.0
+            share_ours, _ = value(summary, scheme, base, "all", "positive_share")
+            share_theirs, _ = value(summary, scheme, ablation, "all", "positive_share")
+            out.append([f"{base} no worse than {ablation.split('@')[0]} (positives' SMLE, beyond seed spread)",
+                        f"{ours:.3f} vs {theirs:.3f} (spread {spread:.3f}; positives {100 * share_ours:.0f}% vs "
+                        f"{100 * share_theirs:.0f}%)", _verdict(ours <= theirs + spread)])
+    return out
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dict[str, plt.Figure]:
+    figures = {}
+    data = splits["random"]
+    prices = data.train_frame["sold_price"].dropna().to_numpy(float)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    axes[0].hist(prices, bins=80, color="tab:blue")
+    axes[0].set(title="sold price (CNY), train split", xlabel="price")
+    axes[1].hist(np.log(prices), bins=80, color="tab:green")
+    axes[1].set(title="log sold price", xlabel="log price")
+    figures["price_distribution.png"] = fig
+    if gallery_model is not None:
+        import torch
+
+        pred, qualification = predict(gallery_model, data.test, torch.device("cpu"))
+        test = data.test_frame
+        sold = test["label_sold"].to_numpy().astype(bool)
+        positive = qualification >= 0.5
+        fig, ax = plt.subplots(figsize=(5.5, 5))
+        actual = test["log_sold_price"].to_numpy(float)
+        for mask, colour, label in ((sold & positive, "tab:blue", "positive"), (sold & ~positive, "tab:red", "negative")):
+            ax.scatter(actual[mask], pred[mask], s=4, alpha=0.5, c=colour, label=f"{label} ({mask.sum()})")
+        lo, hi = np.nanmin(actual[sold]), np.nanmax(actual[sold])
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.plot([lo, hi], [lo + np.log(1.2), hi + np.log(1.2)], "k:", lw=1, label="band top (+log μ)")
+        ax.set(title=f"{full}: suggestion vs sold price (sold test items)", xlabel="log sold price",
+               ylabel="suggested log price")
+        ax.legend(markerscale=3, fontsize=8)
+        figures["predicted_vs_actual.png"] = fig
+        errors = pd.DataFrame({"category": test["category"][sold], "error": np.abs(pred[sold] - actual[sold])})
+        by_category = errors.groupby("category")["error"].mean().sort_values()
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(by_category) + 1.2))
+        by_category.plot.barh(ax=ax, color="tab:purple")
+        ax.set(title=f"{full}: MALE of sold test items by category", xlabel="MALE")
+        figures["error_by_category.png"] = fig
+    grid = [(d, *value(summary, "random", f"delta={d:g}", "all", "positive_share")) for d in deltas]
+    grid = [g for g in grid if not math.isnan(g[1])]
+    if grid:
+        d, share, sd = map(np.array, zip(*grid))
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.errorbar(d, 100 * share, yerr=100 * sd, marker="o", capsize=3, label="test positives")
+        ax.plot(d, 100 * d, "k--", lw=1, label="δ")
+        ax.fill_between(d, 100 * d - 2, 100 * d + 2, color="grey", alpha=0.2, label="±2 pp")
+        ax.set(title="positive share vs percentile constraint δ", xlabel="δ", ylabel="positive %")
+        ax.legend()
+        figures["positive_share_vs_delta.png"] = fig
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for metric, colour in (("SMLE", "tab:blue"), ("UMLE", "tab:orange")):
+            for subset, style in (("positive", "-o"), ("negative", "--s")):
+                points = [(x, *value(summary, "random", f"delta={x:g}", subset, metric)) for x in d]
+                xs, ys, sds = map(np.array, zip(*points))
+                ax.errorbar(xs, ys, yerr=sds, fmt=style, color=colour, capsize=3, label=f"{metric} {subset}")
+        ax.set(title="seller-gain metrics vs δ (test split)", xlabel="δ", ylabel="mean log error")
+        ax.legend(fontsize=8)
+        figures["metrics_vs_delta.png"] = fig
+    return figures
+
+
+def render_report(results: pd.DataFrame, splits, gallery_model, full: str, grid, ec, missing: list[str],
+                  context: dict, plots_dir: Path, report_dir: Path) -> tuple[str, dict[str, plt.Figure]]:
+    summary = summarise(results)
+    deltas, epsilons = list(grid.deltas), list(grid.epsilons)
+    if ec.ablation_delta not in deltas:
+        deltas = sorted({*deltas, ec.ablation_delta})
+    figures = plots(summary, splits, gallery_model, full, deltas)
+    link = os.path.relpath(plots_dir, report_dir)
+    variants = set(results["variant"]) if len(results) else set()
+    ablations = sorted(v for v in variants if "@" in v)
+    seeds = sorted(results["seed"].unique().tolist()) if len(results) else []
+    sizes = {s: (len(d.train["image"]), len(d.validation["image"]), len(d.test["image"])) for s, d in splits.items()}
+    lines = [
+        "# Evaluation",
+        "",
+        "Every number below comes from one evaluation run, reproducible with:",
+        "",
+        f"    {context['command']}",
+        "",
+        f"- evaluation run `{context['eval_run_id']}`, grid `{context['grid']}`, seeds {seeds}",
+        f"- data: `training_set` Delta version {context['data']['version']} ({context['data']['table']}), "
+        f"generator configuration sha256 `{context['generator_config_sha256']}`",
+        f"- code: git commit `{context['git_commit']}`",
+        f"- model versions: `evaluation_runs.model_version` (torch models are registered in the model store as "
+        f"`eval-{context['eval_run_id'].removeprefix('evaluate-')}-*`, never promoted)",
+        "- split sizes (train / validation / test): "
+        + "; ".join(f"{s} {a:,} / {b:,} / {c:,}" for s, (a, b, c) in sizes.items()),
+        f"- out-of-time split: test = outcomes known in the last {ec.out_of_time_days} days before the table's as-of day",
+        f"- evaluation training schedule (each model): {context['train_schedule']['warm_up_epochs']} warm-up + "
+        f"{context['train_schedule']['epochs']} epochs, batch {context['train_schedule']['batch_size']}, "
+        f"lr {context['train_schedule']['lr_warm_up']} / {context['train_schedule']['lr']} "
+        "(the production job trains 3 + 7)",
+        "- \"positive\" = classifier score ≥ 0.5 on the test split; metrics on log prices unless stated; "
+        "RMSE and MAE in CNY.",
+        "",
+    ]
+    if missing:
+        lines += [f"**Incomplete run: {len(missing)} unit(s) not run yet** (continue with `--resume "
+                  f"{context['eval_run_id']}`): " + ", ".join(f"`{m}`" for m in missing), ""]
+    lines += ["## Targets", ""]
+    for scheme in splits:
+        rows = targets(summary, scheme, full, deltas, epsilons, ablations)
+        if rows:
+            lines += [f"### {scheme} split", "", table(["target", "measured", ""], rows), ""]
+    for scheme in splits:
+        lines += [f"## Headline models and baselines: {scheme} split", "", headline_tables(summary, scheme, full), ""]
+    lines += ["## Percentile constraint δ (random split)", "",
+              grid_table(summary, "random", [f"delta={d:g}" for d in deltas], "δ"), "",
+              "## Threshold constraint ε (random split)", "",
+              grid_table(summary, "random", [f"eps={e:g}" for e in epsilons], "ε"), "",
+              "## Ablations (random split)", "",
+              grid_table(summary, "random", [full, *[a for a in ablations if a.endswith(full)],
+                                             f"eps={ec.ablation_eps:g}",
+                                             *[a for a in ablations if not a.endswith(full)]], "model"), "",
+              "## Plots", ""]
+    lines += [f"![{name}]({link}/{name})" for name in sorted(figures)]
+    return "\n".join(lines) + "\n", figures
