@@ -165,6 +165,12 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
         by_category.plot.barh(ax=ax, color="tab:purple")
         ax.set(title=f"{full}: MALE of sold test items by category", xlabel="MALE")
         figures["error_by_category.png"] = fig
+        # calibration: the percentile loss only needs the score's side of 0.5, not its spread
+        fig, ax = plt.subplots(figsize=(5.5, 3.5))
+        ax.hist(qualification, bins=50, color="tab:gray")
+        ax.axvline(0.5, color="k", ls="--", lw=1)
+        ax.set(title=f"{full}: qualification scores (test split)", xlabel="classifier score", ylabel="items")
+        figures["qualification_scores.png"] = fig
     grid = [(d, *value(summary, "random", f"delta={d:g}", "all", "positive_share")) for d in deltas]
     grid = [g for g in grid if not math.isnan(g[1])]
     if grid:
@@ -210,7 +216,7 @@ def render_report(results: pd.DataFrame, splits, gallery_model, full: str, grid,
         f"- evaluation run `{context['eval_run_id']}`, grid `{context['grid']}`, seeds {seeds}",
         f"- data: `training_set` Delta version {context['data']['version']} ({context['data']['table']}), "
         f"generator configuration sha256 `{context['generator_config_sha256']}`",
-        f"- code: git commit `{context['git_commit']}`",
+        "- code: git commit " + ", ".join(f"`{c}`" for c in sorted(set(results.get("git_commit", []))) or [context["git_commit"]]),
         f"- model versions: `evaluation_runs.model_version` (torch models are registered in the model store as "
         f"`eval-{context['eval_run_id'].removeprefix('evaluate-')}-*`, never promoted)",
         "- split sizes (train / validation / test): "
@@ -221,24 +227,33 @@ def render_report(results: pd.DataFrame, splits, gallery_model, full: str, grid,
         f"lr {context['train_schedule']['lr_warm_up']} / {context['train_schedule']['lr']} "
         "(the production job trains 3 + 7)",
         "- \"positive\" = classifier score ≥ 0.5 on the test split; metrics on log prices unless stated; "
-        "RMSE and MAE in CNY.",
+        "RMSE and MAE in CNY; mean ± standard deviation over seeds.",
+        "- SMLE and UMLE are distances to the seller-gain band (zero inside it): the published formulas' "
+        "`min(…, 0)` would never be positive (`models/metrics.py`). Regression and segment metrics are on "
+        "sold items; a segment is a quartile of the train split's sold prices.",
+        "- Yardsticks: the MSE-trained model is judged by MALE/RMSLE against the sold price; seller-gain "
+        "models by SMLE … UPIMLE (they deliberately suggest above the sold price).",
         "",
     ]
     if missing:
+        by_seed = pd.Series([m.split("/")[1] for m in missing]).value_counts().sort_index()
         lines += [f"**Incomplete run: {len(missing)} unit(s) not run yet** (continue with `--resume "
-                  f"{context['eval_run_id']}`): " + ", ".join(f"`{m}`" for m in missing), ""]
+                  f"{context['eval_run_id']}`): " + ", ".join(f"seed {s}: {n}" for s, n in by_seed.items())
+                  + "; first: " + ", ".join(f"`{m}`" for m in missing[:6]), ""]
+    source = (f"_From `{context['command']}` (run `{context['eval_run_id']}`) on `training_set` "
+              f"v{context['data']['version']}._")
     lines += ["## Targets", ""]
     for scheme in splits:
         rows = targets(summary, scheme, full, deltas, epsilons, ablations)
         if rows:
-            lines += [f"### {scheme} split", "", table(["target", "measured", ""], rows), ""]
+            lines += [f"### {scheme} split", "", source, "", table(["target", "measured", ""], rows), ""]
     for scheme in splits:
-        lines += [f"## Headline models and baselines: {scheme} split", "", headline_tables(summary, scheme, full), ""]
-    lines += ["## Percentile constraint δ (random split)", "",
+        lines += [f"## Headline models and baselines: {scheme} split", "", source, "", headline_tables(summary, scheme, full), ""]
+    lines += ["## Percentile constraint δ (random split)", "", source, "",
               grid_table(summary, "random", [f"delta={d:g}" for d in deltas], "δ"), "",
-              "## Threshold constraint ε (random split)", "",
+              "## Threshold constraint ε (random split)", "", source, "",
               grid_table(summary, "random", [f"eps={e:g}" for e in epsilons], "ε"), "",
-              "## Ablations (random split)", "",
+              "## Ablations (random split)", "", source, "",
               grid_table(summary, "random", [full, *[a for a in ablations if a.endswith(full)],
                                              f"eps={ec.ablation_eps:g}",
                                              *[a for a in ablations if not a.endswith(full)]], "model"), "",
