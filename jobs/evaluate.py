@@ -28,7 +28,7 @@ from jobs.common import job_parser, load_job_config, setup_logging
 from models import evaluation as ev
 from models.baselines import BaselineConfig
 from models.evaluation_report import render_report
-from models.experiments import describe, study_variants
+from models.experiments import study_variants
 from models.pretrain import PretrainConfig
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.store import ModelStore
@@ -179,8 +179,7 @@ def main(argv=None) -> int:
                        ([f"--resume {eval_run_id}"] if args.resume else []))
     text, figures = render_report(results, splits, sink.restore(gallery), full, grid, ec, missing,
                                   {"command": command, "eval_run_id": eval_run_id, "grid": grid_name,
-                                   "train_schedule": describe(PriceModelConfig(**dict(model_base, n_stats=1)),
-                                                              TrainConfig(**train_base))["train_config"],
+                                   "train_schedule": train_base,
                                    **context}, plots_dir, report_path.parent)
     plots_dir.mkdir(parents=True, exist_ok=True)
     for name, figure in figures.items():

@@ -74,7 +74,7 @@ def test_models_are_registered_but_never_promoted(evaluated):
 def test_report_and_plots(evaluated):
     text = (evaluated["out"] / "EVALUATION.md").read_text()
     rows = evaluated["rows"]
-    assert f"--grid tiny" in text and rows["eval_run_id"].iloc[0] in text
+    assert "--grid tiny" in text and rows["eval_run_id"].iloc[0] in text
     assert f"Delta version {int(rows['training_set_version'].iloc[0])}" in text
     for section in ("## Targets", "## Percentile constraint", "## Threshold constraint", "## Ablations"):
         assert section in text
