@@ -28,7 +28,7 @@ from jobs.common import job_parser, load_job_config, setup_logging
 from models import evaluation as ev
 from models.baselines import BaselineConfig
 from models.evaluation_report import render_report
-from models.experiments import study_variants
+from models.experiments import delta_name, study_variants
 from models.pretrain import PretrainConfig
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.store import ModelStore
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     except (TypeError, ValueError) as exc:
         parser.error(f"configuration: {exc}")
     variants = study_variants(grid.deltas, grid.epsilons, ec.ablation_delta, ec.ablation_eps, grid.ablations)
-    full = f"delta={ec.ablation_delta:g}"
+    full = delta_name(ec.ablation_delta)
     unknown = sorted(set(grid.out_of_time_variants) - {v.name for v in variants})
     if unknown:
         parser.error(f"evaluation.grids.{grid_name}.out_of_time_variants: unknown variant(s) {unknown}")

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from models.experiments import predict  # noqa: E402
+from models.experiments import delta_name, eps_name, predict  # noqa: E402
 from models.metrics import SELLER_GAIN_METRICS  # noqa: E402
 
 BASELINE_ORDER = ["mean", "category_mean", "hog_linear", "cnn_linear", "svm_segments", "gbt"]
@@ -102,11 +102,11 @@ def targets(summary, scheme: str, full: str, deltas: list[float], epsilons: list
             out.append([f"{metric} on positives: full model ({full}) < published baseline, same positives",
                         f"{ours:.3f} ± {ours_sd:.3f} vs {base:.3f} ± {base_sd:.3f}", _verdict(ours < base)])
     for d in deltas:
-        share, _ = value(summary, scheme, f"delta={d:g}", "all", "positive_share")
+        share, _ = value(summary, scheme, delta_name(d), "all", "positive_share")
         if not math.isnan(share):
             out.append([f"positive share within ±2 pp of δ = {d:g}", f"{100 * share:.1f}% ({100 * (share - d):+.1f} pp)",
                         _verdict(abs(share - d) <= 0.02)])
-    for v in [f"delta={d:g}" for d in deltas] + [f"eps={e:g}" for e in epsilons]:
+    for v in [delta_name(d) for d in deltas] + [eps_name(e) for e in epsilons]:
         pairs = [(value(summary, scheme, v, "positive", m)[0], value(summary, scheme, v, "negative", m)[0])
                  for m in ("SMLE", "UMLE")]
         if all(not math.isnan(p) for pair in pairs for p in pair):
@@ -171,7 +171,7 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
         ax.axvline(0.5, color="k", ls="--", lw=1)
         ax.set(title=f"{full}: qualification scores (test split)", xlabel="classifier score", ylabel="items")
         figures["qualification_scores.png"] = fig
-    grid = [(d, *value(summary, "random", f"delta={d:g}", "all", "positive_share")) for d in deltas]
+    grid = [(d, *value(summary, "random", delta_name(d), "all", "positive_share")) for d in deltas]
     grid = [g for g in grid if not math.isnan(g[1])]
     if grid:
         d, share, sd = map(np.array, zip(*grid))
@@ -185,7 +185,7 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
         fig, ax = plt.subplots(figsize=(6, 4))
         for metric, colour in (("SMLE", "tab:blue"), ("UMLE", "tab:orange")):
             for subset, style in (("positive", "-o"), ("negative", "--s")):
-                points = [(x, *value(summary, "random", f"delta={x:g}", subset, metric)) for x in d]
+                points = [(x, *value(summary, "random", delta_name(x), subset, metric)) for x in d]
                 xs, ys, sds = map(np.array, zip(*points))
                 ax.errorbar(xs, ys, yerr=sds, fmt=style, color=colour, capsize=3, label=f"{metric} {subset}")
         ax.set(title="seller-gain metrics vs δ (test split)", xlabel="δ", ylabel="mean log error")
@@ -250,12 +250,12 @@ def render_report(results: pd.DataFrame, splits, gallery_model, full: str, grid,
     for scheme in splits:
         lines += [f"## Headline models and baselines: {scheme} split", "", source, "", headline_tables(summary, scheme, full), ""]
     lines += ["## Percentile constraint δ (random split)", "", source, "",
-              grid_table(summary, "random", [f"delta={d:g}" for d in deltas], "δ"), "",
+              grid_table(summary, "random", [delta_name(d) for d in deltas], "δ"), "",
               "## Threshold constraint ε (random split)", "", source, "",
-              grid_table(summary, "random", [f"eps={e:g}" for e in epsilons], "ε"), "",
+              grid_table(summary, "random", [eps_name(e) for e in epsilons], "ε"), "",
               "## Ablations (random split)", "", source, "",
               grid_table(summary, "random", [full, *[a for a in ablations if a.endswith(full)],
-                                             f"eps={ec.ablation_eps:g}",
+                                             eps_name(ec.ablation_eps),
                                              *[a for a in ablations if not a.endswith(full)]], "model"), "",
               "## Plots", ""]
     lines += [f"![{name}]({link}/{name})" for name in sorted(figures)]

@@ -34,6 +34,16 @@ class Variant:
     gate_from: str | None = None
 
 
+def delta_name(delta: float) -> str:
+    """The variant name of the percentile constraint at delta: the report and the job look variants up by it."""
+    return f"delta={delta:g}"
+
+
+def eps_name(eps: float) -> str:
+    """The variant name of the threshold constraint at eps."""
+    return f"eps={eps:g}"
+
+
 def ablations(constraint: dict, suffix: str) -> list[Variant]:
     """The published ablations at one constraint setting."""
     return [Variant(f"no_attention{suffix}", "ablation", {"fusion": "concat"}, constraint),
@@ -48,13 +58,13 @@ def study_variants(deltas: list[float], epsilons: list[float], ablation_delta: f
     """Every variant of the studies, named so that a name says what it is ("delta=0.6", "no_text@eps=0.15")."""
     percentile = lambda d: {"constraint": "percentile", "delta": d}  # noqa: E731
     threshold = lambda e: {"constraint": "threshold", "eps": e}  # noqa: E731
-    full = f"delta={ablation_delta:g}"
+    full = delta_name(ablation_delta)
     variants = [Variant("mse", "headline", {}, {"objective": "mse", **percentile(ablation_delta)})]
-    variants += [Variant(f"delta={d:g}", "delta", {}, percentile(d)) for d in deltas]
-    variants += [Variant(f"eps={e:g}", "eps", {}, threshold(e)) for e in epsilons]
+    variants += [Variant(delta_name(d), "delta", {}, percentile(d)) for d in deltas]
+    variants += [Variant(eps_name(e), "eps", {}, threshold(e)) for e in epsilons]
     if with_ablations:
-        variants += ablations(percentile(ablation_delta), f"@delta={ablation_delta:g}")
-        variants += ablations(threshold(ablation_eps), f"@eps={ablation_eps:g}")
+        variants += ablations(percentile(ablation_delta), "@" + full)
+        variants += ablations(threshold(ablation_eps), "@" + eps_name(ablation_eps))
     if full not in {v.name for v in variants}:  # the published baseline's gate must be trained
         variants.append(Variant(full, "delta", {}, percentile(ablation_delta)))
     # last: it is scored on the positives of `full`, which must have run before it
