@@ -30,7 +30,8 @@ from models.baselines import BaselineConfig
 from models.evaluation_report import render_report
 from models.experiments import delta_name, study_variants
 from models.pretrain import PretrainConfig
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.inference import model_from_payload
+from models.price_net import PriceSuggester
 from models.store import ModelStore
 from models.train import TrainConfig
 from pricesuggest.config import resolve_root
@@ -69,18 +70,14 @@ class DeltaSink:
         version = model_version(self.eval_run_id, unit)
         if version not in self.store.versions():
             return None
-        payload = self.store.load(version)
-        model = PriceSuggester(PriceModelConfig(**payload["model_config"]))
-        model.load_state_dict(payload["state_dict"])
-        return model
+        return model_from_payload(self.store.load(version))
 
     def record(self, unit: ev.Unit, rows: list[dict], model: PriceSuggester | None, notes: dict) -> None:
         version = model_version(self.eval_run_id, unit)
-        metadata = {"model_version": version, "purpose": "evaluation", "eval_run_id": self.eval_run_id,
-                    "git_commit": self.context["git_commit"], "training_table": self.context["data"],
-                    "split_scheme": unit.scheme, "seed": unit.seed, "variant": unit.name,
-                    **{k: v for k, v in notes.items() if k != "history"}, "history": notes.get("history")}
         if model is not None:  # registered like a trained model, but never promoted
+            metadata = {"model_version": version, "purpose": "evaluation", "eval_run_id": self.eval_run_id,
+                        "git_commit": self.context["git_commit"], "training_table": self.context["data"],
+                        "split_scheme": unit.scheme, "seed": unit.seed, "variant": unit.name, **notes}
             payload = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                        "model_config": notes["model_config"], "train_config": notes["train_config"],
                        "inputs": self.splits[unit.scheme].inputs.to_dict(),

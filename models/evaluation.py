@@ -11,6 +11,7 @@ A resumed run skips the units its sink already has.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -154,7 +155,7 @@ class Runner:
         if model_cfg.image_encoder == "multi_task":
             key = (unit.scheme, unit.seed)
             if key not in self.visual:
-                pre = PretrainConfig(**{**vars(self.pretrain), "seed": unit.seed})
+                pre = dataclasses.replace(self.pretrain, seed=unit.seed)
                 self.visual[key] = pretrained_visual_state(model_cfg, pre, data.train, train_cfg.batch_size, self.device)
             visual = self.visual[key]
         model, history = train_model(model_cfg, train_cfg, data.train, data.validation, self.device, visual)

@@ -46,12 +46,17 @@ class LoadedModel:
     mu: float
 
 
+def model_from_payload(payload: dict) -> PriceSuggester:
+    """A registered model's network with its weights (a ModelStore.load payload)."""
+    model = PriceSuggester(PriceModelConfig(**payload["model_config"]))
+    model.load_state_dict(payload["state_dict"])
+    return model
+
+
 @lru_cache(maxsize=2)  # one per worker process: the model a run scores with (and a pinned one)
 def cached_model(store_root: str, version: str) -> LoadedModel:
     payload = ModelStore(store_root).load(version)
-    cfg = PriceModelConfig(**payload["model_config"])
-    model = PriceSuggester(cfg)
-    model.load_state_dict(payload["state_dict"])
+    model = model_from_payload(payload)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return LoadedModel(payload["model_version"], model.to(device).eval(), ModelInputs.from_dict(payload["inputs"]),
                        device, float(payload["train_config"].get("mu", 1.2)))
