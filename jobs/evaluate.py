@@ -42,9 +42,22 @@ JOB = "evaluate"
 SCHEMES = {"random": "split", "out_of_time": "oot_split"}
 
 
-def model_version(eval_run_id: str, unit: ev.Unit) -> str:
-    name = re.sub(r"[^A-Za-z0-9.]+", "-", unit.name.replace("=", ""))
+def model_version(eval_run_id: str, unit: ev.Unit, variant: str | None = None) -> str:
+    """The model store version of `variant` (default: the unit's own) trained in the unit's scheme and seed."""
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", (variant or unit.name).replace("=", ""))
     return f"eval-{eval_run_id.removeprefix(JOB + '-')}-{unit.scheme}-{name}-s{unit.seed}"
+
+
+def row_versions(eval_run_id: str, unit: ev.Unit, rows: list[dict]) -> list[str]:
+    """`evaluation_runs.model_version` of each row: the model it scores.
+
+    A comparison's rows score models earlier units registered; a baseline unit's rows and the
+    CNN-feature baseline in a model's unit get the unit's version suffixed ":name".
+    """
+    version = model_version(eval_run_id, unit)
+    if isinstance(unit.variant, ev.Comparison):
+        return [model_version(eval_run_id, unit, r["variant"]) for r in rows]
+    return [version if r["variant"] == unit.name else f"{version}:{r['variant']}" for r in rows]
 
 
 class DeltaSink:
@@ -86,7 +99,7 @@ class DeltaSink:
             self.store.register(version, payload, metadata)
         frame = pd.DataFrame(rows).assign(
             eval_run_id=self.eval_run_id, unit=self.key(unit),
-            model_version=[f"{version}:{r['variant']}" if r["variant"] != unit.name else version for r in rows],
+            model_version=row_versions(self.eval_run_id, unit, rows),
             training_set_version=self.context["data"]["version"],
             generator_config_sha256=self.context["generator_config_sha256"],
             git_commit=self.context["git_commit"], evaluated_at=datetime.now(timezone.utc).replace(tzinfo=None))

@@ -6,7 +6,8 @@ Units run cheapest-and-most-needed first, so an interrupted run has its headline
   0. baselines and the oracle, per split scheme (seconds to minutes, no torch training)
   1. the headline models (MSE-trained, seller-gain full model, published baseline), all
      seeds, all split schemes
-  2. the constraint grids and the ablations, seed by seed
+  2. the constraint grids and the ablations, seed by seed, each seed closed by its
+     comparisons: every ablation re-scored at the positive count of the model it ablates
 A resumed run skips the units its sink already has.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from models import baselines as bl
-from models.experiments import (Variant, configs, conv_features, describe, predict, pretrained_visual_state,
+from models.experiments import (Variant, ablated, configs, conv_features, describe, predict, pretrained_visual_state,
                                 train_model)
 from models.inputs import VISUAL_TASKS, ModelInputs, listing_text
 from models.metrics import metrics_by_qualification, segment_edges
@@ -69,12 +70,31 @@ def fit_split(frame: pd.DataFrame, scheme: str, split_column: str, vocab_size: i
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """The ablations of `anchor` compared with it at the same positive fraction.
+
+    At score >= 0.5 each ablation qualifies its own share of items, and a model that
+    qualifies fewer looks better on its positives for that reason alone. Here each model's
+    positives are its own top-k scores, k = the anchor's positive count. Trains nothing:
+    it restores the models the earlier units registered.
+    """
+
+    anchor: str
+    ablations: tuple[str, ...]
+    study = "matched"
+
+    @property
+    def name(self) -> str:
+        return f"matched@{self.anchor}"
+
+
+@dataclass(frozen=True)
 class Unit:
-    """One unit of work: the baselines of a scheme, or one variant trained with one seed."""
+    """One unit of work: the baselines of a scheme, one variant trained with one seed, or a comparison."""
 
     scheme: str
     seed: int
-    variant: Variant | None  # None: baselines + oracle
+    variant: Variant | Comparison | None  # None: baselines + oracle
 
     @property
     def name(self) -> str:
@@ -96,8 +116,28 @@ def plan(variants: list[Variant], seeds: list[int], schemes: dict[str, list[str]
     headline = lambda v: v.study == "headline" or v.name == full  # noqa: E731
     units = [Unit(s, seeds[0], None) for s in schemes]
     units += [Unit(s, seed, v) for seed in seeds for s in schemes for v in chosen(s) if headline(v)]
-    units += [Unit(s, seed, v) for seed in seeds for s in schemes for v in chosen(s) if not headline(v)]
+    for seed in seeds:
+        for s in schemes:
+            units += [Unit(s, seed, v) for v in chosen(s) if not headline(v)]
+            units += [Unit(s, seed, c) for c in comparisons(chosen(s))]
     return units
+
+
+def comparisons(variants: list[Variant]) -> list[Comparison]:
+    """One comparison per ablated model among `variants` (which must include it)."""
+    names = {v.name for v in variants}
+    by_anchor: dict[str, list[str]] = {}
+    for v in variants:
+        if ablated(v.name) in names:
+            by_anchor.setdefault(ablated(v.name), []).append(v.name)
+    return [Comparison(anchor, tuple(ablations)) for anchor, ablations in by_anchor.items()]
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """1.0 for the k highest scores (ties broken by position), 0.0 for the rest: a score >= 0.5 gate."""
+    gate = np.zeros(len(scores))
+    gate[np.argsort(-scores, kind="stable")[:k]] = 1.0
+    return gate
 
 
 def metric_rows(unit: Unit, study: str, variant: str, by_subset: dict[str, dict[str, float]]) -> list[dict]:
@@ -138,6 +178,9 @@ class Runner:
         for unit in tqdm(units, desc="evaluation units"):
             tqdm.write(f"-- {unit.scheme} seed {unit.seed}: {unit.name}")
             data = self.splits[unit.scheme]
+            if isinstance(unit.variant, Comparison):
+                self.sink.record(unit, self.compare(unit, data), None, {})
+                continue
             if unit.variant is None:
                 rows, notes = run_baselines(unit, data, self.baseline_cfg)
                 self.sink.record(unit, rows, None, notes)
@@ -172,12 +215,24 @@ class Runner:
     def gate_scores(self, unit: Unit, data: SplitData, gate_from: str) -> np.ndarray:
         key = (unit.scheme, unit.seed, gate_from)
         if key not in self.scores:
-            model = self.sink.restore(Unit(unit.scheme, unit.seed, Variant(gate_from, "delta")))
-            if model is None:
-                raise RuntimeError(f"{unit.name} is gated by {gate_from}, which has not been trained for "
-                                   f"{unit.scheme} seed {unit.seed}")
-            self.scores[key] = predict(model, data.test, self.device)[1]
+            self.scores[key] = predict(self.restore(unit, gate_from), data.test, self.device)[1]
         return self.scores[key]
+
+    def restore(self, unit: Unit, name: str) -> PriceSuggester:
+        model = self.sink.restore(Unit(unit.scheme, unit.seed, Variant(name, "")))
+        if model is None:
+            raise RuntimeError(f"{unit.name} needs {name}, which has not been trained for {unit.scheme} seed {unit.seed}")
+        return model
+
+    def compare(self, unit: Unit, data: SplitData) -> list[dict]:
+        """Each ablation's metrics on its own top-k items, k = the anchor's positives (subsets matched_*)."""
+        k = int((self.gate_scores(unit, data, unit.variant.anchor) >= 0.5).sum())
+        rows = []
+        for name in unit.variant.ablations:
+            pred, qualification = predict(self.restore(unit, name), data.test, self.device)
+            by_subset = score(data, pred, top_k(qualification, k))
+            rows += metric_rows(unit, "matched", name, {f"matched_{s}": by_subset[s] for s in ("positive", "negative")})
+        return rows
 
     def cnn_baseline(self, unit: Unit, data: SplitData, model: PriceSuggester) -> list[dict]:
         """Linear regression on the trained encoder's last conv layer (PCA 256), fitted on sold train rows."""

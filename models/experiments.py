@@ -44,6 +44,11 @@ def eps_name(eps: float) -> str:
     return f"eps={eps:g}"
 
 
+def ablated(name: str) -> str | None:
+    """The variant an ablation's name says it ablates ("no_text@eps=0.15" -> "eps=0.15"); None for others."""
+    return name.split("@", 1)[1] if "@" in name else None
+
+
 def ablations(constraint: dict, suffix: str) -> list[Variant]:
     """The published ablations at one constraint setting."""
     return [Variant(f"no_attention{suffix}", "ablation", {"fusion": "concat"}, constraint),
@@ -65,8 +70,11 @@ def study_variants(deltas: list[float], epsilons: list[float], ablation_delta: f
     if with_ablations:
         variants += ablations(percentile(ablation_delta), "@" + full)
         variants += ablations(threshold(ablation_eps), "@" + eps_name(ablation_eps))
-    if full not in {v.name for v in variants}:  # the published baseline's gate must be trained
+    names = {v.name for v in variants}
+    if full not in names:  # the published baseline's gate must be trained
         variants.append(Variant(full, "delta", {}, percentile(ablation_delta)))
+    if with_ablations and eps_name(ablation_eps) not in names:  # so must the model the ε ablations ablate
+        variants.append(Variant(eps_name(ablation_eps), "eps", {}, threshold(ablation_eps)))
     # last: it is scored on the positives of `full`, which must have run before it
     return variants + [Variant("published_baseline", "headline", {}, {"constraint": "none"}, gate_from=full)]
 

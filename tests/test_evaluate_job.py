@@ -99,3 +99,16 @@ def test_report_only_needs_a_run(evaluated):
     with pytest.raises(SystemExit) as exc:
         evaluate.main(["--report-only"])
     assert exc.value.code == 2
+
+
+def test_comparison_rows_carry_the_version_of_the_model_they_score():
+    from models.evaluation import Comparison, Unit
+    from models.experiments import Variant
+
+    run = "evaluate-20260101T000000Z-abc"
+    compared = Unit("random", 1, Comparison("delta=0.6", ("no_text@delta=0.6",)))
+    assert evaluate.row_versions(run, compared, [{"variant": "no_text@delta=0.6"}]) == [
+        evaluate.model_version(run, Unit("random", 1, Variant("no_text@delta=0.6", "ablation")))]
+    trained = Unit("random", 1, Variant("delta=0.6", "delta"))
+    own, cnn = evaluate.row_versions(run, trained, [{"variant": "delta=0.6"}, {"variant": "cnn_linear"}])
+    assert own == "eval-20260101T000000Z-abc-random-delta0.6-s1" and cnn == own + ":cnn_linear"

@@ -3,8 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from models.evaluation import Unit, plan
-from models.experiments import configs, study_variants
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from models.evaluation import Comparison, Runner, SplitData, Unit, comparisons, plan, top_k
+from models.experiments import configs, predict, study_variants
+from models.metrics import segment_edges
+from models.price_net import PriceModelConfig, PriceSuggester
 from features.evaluation_data import with_fair_price, with_out_of_time_split
 
 TRAIN_BASE = {"warm_up": True, "warm_up_epochs": 2, "epochs": 4, "batch_size": 8}
@@ -50,6 +57,83 @@ def test_plan_runs_baselines_then_headline_models_over_all_seeds_then_the_rest()
     for seed in (0, 1):  # the gate trains before the model it gates
         assert names.index(("random", seed, "delta=0.6")) < names.index(("random", seed, "published_baseline"))
     assert ("random", 1, "delta=0.4") in names
+
+
+def test_each_ablated_model_gets_a_comparison_after_its_ablations_in_every_seed():
+    variants = study_variants([0.4, 0.6], [0.1], 0.6, 0.15)  # eps=0.15 is not in the grid: it is added
+    assert {c.anchor for c in comparisons(variants)} == {"delta=0.6", "eps=0.15"}
+    units = plan(variants, [0, 1], {"random": None, "out_of_time": ["mse", "delta=0.6"]}, "delta=0.6")
+    names = [(u.scheme, u.seed, u.name) for u in units]
+    compared = [u for u in units if isinstance(u.variant, Comparison)]
+    assert {(u.scheme, u.seed, u.variant.anchor) for u in compared} == {
+        ("random", s, a) for s in (0, 1) for a in ("delta=0.6", "eps=0.15")}  # none out of time: no ablations there
+    for u in compared:
+        assert len(u.variant.ablations) == 5
+        for name in (u.variant.anchor, *u.variant.ablations):
+            assert names.index((u.scheme, u.seed, name)) < names.index((u.scheme, u.seed, u.name))
+    assert names.index(("random", 0, "matched@delta=0.6")) < names.index(("random", 1, "delta=0.4"))
+
+
+def test_top_k_gates_the_k_highest_scores():
+    assert top_k(np.array([0.2, 0.9, 0.4, 0.9, 0.1]), 3).tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+    assert top_k(np.array([0.2, 0.9]), 0).sum() == 0
+
+
+SMALL = PriceModelConfig(image_size=16, conv_channels=(4,), visual_dim=4, vocab_size=20, embedding_dim=4, text_dim=4,
+                         n_stats=1, hidden=(8,), log_price_offset=4.0)
+
+
+class MemorySink:
+    def __init__(self, models):
+        self.models, self.recorded = models, {}
+
+    def done(self, unit):
+        return False
+
+    def restore(self, unit):
+        return self.models.get(unit.name)
+
+    def record(self, unit, rows, model, notes):
+        self.recorded[unit.name] = rows
+
+
+def test_comparison_scores_each_ablation_on_its_own_top_scores_at_the_anchors_positive_count():
+    rng = np.random.default_rng(0)
+    n = 200
+    test = {"image": rng.random((n, 3, 16, 16), dtype=np.float32), "tokens": rng.integers(0, 20, (n, 32)),
+            "stats": rng.normal(size=(n, 2)).astype(np.float32)}
+    sold = rng.random(n) < 0.6
+    log_sold = rng.normal(4, 1, n)
+    frame = pd.DataFrame({"label_sold": sold, "log_sold_price": np.where(sold, log_sold, np.nan),
+                          "log_list_price": log_sold + 0.2})
+    data = SplitData("random", None, frame, frame, test, test, test, segment_edges(log_sold), 4.0)
+    models = {}
+    for i, name in enumerate(["delta=0.6", "no_text@delta=0.6", "no_image@delta=0.6"]):
+        torch.manual_seed(i)
+        models[name] = PriceSuggester(SMALL)
+    with torch.no_grad():  # the anchor qualifies about half, the ablations score around other levels
+        models["delta=0.6"].classifier.head[-1].bias.fill_(0.0)
+    sink = MemorySink(models)
+    unit = Unit("random", 0, Comparison("delta=0.6", ("no_text@delta=0.6", "no_image@delta=0.6")))
+    Runner({"random": data}, {}, {}, None, None, torch.device("cpu"), sink).run([unit], "delta=0.6")
+    rows = pd.DataFrame(sink.recorded["matched@delta=0.6"])
+    k = int((predict(models["delta=0.6"], test, torch.device("cpu"))[1] >= 0.5).sum())
+    assert 0 < k < n
+    assert set(rows["variant"]) == {"no_text@delta=0.6", "no_image@delta=0.6"}
+    assert set(rows["subset"]) == {"matched_positive", "matched_negative"} and set(rows["study"]) == {"matched"}
+    for name in ("no_text@delta=0.6", "no_image@delta=0.6"):
+        mine = rows[rows.variant == name].set_index(["subset", "metric"])["value"]
+        assert mine[("matched_positive", "items")] == k and mine[("matched_negative", "items")] == n - k
+        pred, qualification = predict(models[name], test, torch.device("cpu"))
+        chosen = np.argsort(-qualification, kind="stable")[:k]
+        chosen = chosen[sold[chosen]]
+        assert mine[("matched_positive", "MALE")] == pytest.approx(np.abs(pred[chosen] - log_sold[chosen]).mean())
+
+
+def test_a_comparison_without_its_models_says_which_is_missing():
+    unit = Unit("random", 0, Comparison("delta=0.6", ("no_text@delta=0.6",)))
+    with pytest.raises(RuntimeError, match="delta=0.6"):
+        Runner({"random": None}, {}, {}, None, None, torch.device("cpu"), MemorySink({})).run([unit], "delta=0.6")
 
 
 def test_out_of_time_split_tests_on_the_last_days(spark):
