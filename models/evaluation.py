@@ -231,7 +231,8 @@ class Runner:
         for name in unit.variant.ablations:
             pred, qualification = predict(self.restore(unit, name), data.test, self.device)
             by_subset = score(data, pred, top_k(qualification, k))
-            rows += metric_rows(unit, "matched", name, {f"matched_{s}": by_subset[s] for s in ("positive", "negative")})
+            rows += metric_rows(unit, unit.variant.study, name,
+                                {f"matched_{s}": by_subset[s] for s in ("positive", "negative")})
         return rows
 
     def cnn_baseline(self, unit: Unit, data: SplitData, model: PriceSuggester) -> list[dict]:
