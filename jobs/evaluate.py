@@ -144,6 +144,9 @@ def main(argv=None) -> int:
         parser.error(f"evaluation.grids.{grid_name}.out_of_time_variants: unknown variant(s) {unknown}")
 
     spark = build_session(conf, JOB)
+    for name in ("listings", "listing_truth", "training_set"):  # the demo's tables: say so rather than a Spark trace
+        if not table_exists(spark, conf.storage.table_path(name)):
+            parser.error(f"no {name} table at {conf.storage.table_path(name)}: build the data first (make demo)")
     table_path = conf.storage.table_path("training_set")
     listings_props = table_properties(spark, conf.storage.table_path("listings"))
     eval_run_id = args.resume or new_run_id(JOB)

@@ -112,3 +112,9 @@ def test_comparison_rows_carry_the_version_of_the_model_they_score():
     trained = Unit("random", 1, Variant("delta=0.6", "delta"))
     own, cnn = evaluate.row_versions(run, trained, [{"variant": "delta=0.6"}, {"variant": "cnn_linear"}])
     assert own == "eval-20260101T000000Z-abc-random-delta0.6-s1" and cnn == own + ":cnn_linear"
+
+
+def test_without_the_demo_tables_the_job_says_what_to_build(job_env, capsys):
+    with pytest.raises(SystemExit) as exc:
+        evaluate.main([])
+    assert exc.value.code == 2 and "make demo" in capsys.readouterr().err
