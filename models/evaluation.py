@@ -29,7 +29,7 @@ from models.experiments import (Variant, ablated, configs, conv_features, descri
 from models.inputs import VISUAL_TASKS, ModelInputs, listing_text
 from models.metrics import metrics_by_qualification, segment_edges
 from models.pretrain import PretrainConfig
-from models.price_net import PriceSuggester
+from models.price_net import QUALIFIED_AT, PriceSuggester
 from models.stats_input import StatsNormalizer
 from models.text import Vocabulary
 
@@ -226,7 +226,7 @@ class Runner:
 
     def compare(self, unit: Unit, data: SplitData) -> list[dict]:
         """Each ablation's metrics on its own top-k items, k = the anchor's positives (subsets matched_*)."""
-        k = int((self.gate_scores(unit, data, unit.variant.anchor) >= 0.5).sum())
+        k = int((self.gate_scores(unit, data, unit.variant.anchor) >= QUALIFIED_AT).sum())
         rows = []
         for name in unit.variant.ablations:
             pred, qualification = predict(self.restore(unit, name), data.test, self.device)

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 
 from models.experiments import ablated, delta_name, eps_name, predict  # noqa: E402
 from models.metrics import SELLER_GAIN_METRICS  # noqa: E402
+from models.price_net import QUALIFIED_AT  # noqa: E402
 
 BASELINE_ORDER = ["mean", "category_mean", "hog_linear", "cnn_linear", "svm_segments", "gbt"]
 REGRESSION_COLUMNS = ["MALE", "RMSLE", "RMSE", "MAE", "R2", "segment_precision", "segment_recall", "segment_f1"]
@@ -161,7 +162,7 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
         pred, qualification = predict(gallery_model, data.test, torch.device("cpu"))
         test = data.test_frame
         sold = test["label_sold"].to_numpy().astype(bool)
-        positive = qualification >= 0.5
+        positive = qualification >= QUALIFIED_AT
         fig, ax = plt.subplots(figsize=(5.5, 5))
         actual = test["log_sold_price"].to_numpy(float)
         for mask, colour, label in ((sold & positive, "tab:blue", "positive"), (sold & ~positive, "tab:red", "negative")):
@@ -182,7 +183,7 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
         # calibration: the percentile loss only needs the score's side of 0.5, not its spread
         fig, ax = plt.subplots(figsize=(5.5, 3.5))
         ax.hist(qualification, bins=50, color="tab:gray")
-        ax.axvline(0.5, color="k", ls="--", lw=1)
+        ax.axvline(QUALIFIED_AT, color="k", ls="--", lw=1)
         ax.set(title=f"{full}: qualification scores (test split)", xlabel="classifier score", ylabel="items")
         figures["qualification_scores.png"] = fig
     grid = [(d, *value(summary, "random", delta_name(d), "all", "positive_share")) for d in deltas]
@@ -240,7 +241,7 @@ def render_report(results: pd.DataFrame, splits, gallery_model, full: str, grid,
         f"{context['train_schedule']['epochs']} epochs, batch {context['train_schedule']['batch_size']}, "
         f"lr {context['train_schedule']['lr_warm_up']} / {context['train_schedule']['lr']} "
         "(the production job trains 3 + 7)",
-        "- \"positive\" = classifier score ≥ 0.5 on the test split; metrics on log prices unless stated; "
+        f"- \"positive\" = classifier score ≥ {QUALIFIED_AT:g} on the test split; metrics on log prices unless stated; "
         "RMSE and MAE in CNY; mean ± standard deviation over seeds.",
         "- SMLE and UMLE are distances to the seller-gain band (zero inside it): the published formulas' "
         "`min(…, 0)` would never be positive (`models/metrics.py`). Regression and segment metrics are on "
@@ -276,9 +277,9 @@ def render_report(results: pd.DataFrame, splits, gallery_model, full: str, grid,
         if mine:
             lines += [f"## Ablations of {anchor} at its positive count (random split)", "",
                       f"Each ablation's positives are its own highest-scoring test items, as many as {anchor} "
-                      "qualifies at score ≥ 0.5: the comparison at the same positive fraction the targets use "
-                      "(at 0.5 each model qualifies its own share, and fewer positives look better for that "
-                      "reason alone).", "", source, "", matched_table(summary, "random", anchor, mine), ""]
+                      f"qualifies at score ≥ {QUALIFIED_AT:g}: the comparison at the same positive fraction the "
+                      f"targets use (at {QUALIFIED_AT:g} each model qualifies its own share, and fewer positives look "
+                      "better for that reason alone).", "", source, "", matched_table(summary, "random", anchor, mine), ""]
     lines += ["## Plots", ""]
     lines += [f"![{name}]({link}/{name})" for name in sorted(figures)]
     return "\n".join(lines) + "\n", figures

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from models.inputs import ModelInputs, decode_png
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.price_net import QUALIFIED_AT, PriceModelConfig, PriceSuggester
 from models.store import ModelStore
 from models.train import to_device
 
@@ -97,7 +97,7 @@ def predict(loaded: LoadedModel, image: np.ndarray, tokens: np.ndarray, stats: n
         rows = slice(start, start + batch_size)
         price, logit = model(*tensors(rows))
         log_price[rows], probability[rows] = price.double().cpu().numpy(), torch.sigmoid(logit).double().cpu().numpy()
-    unqualified = np.flatnonzero(probability < 0.5)
+    unqualified = np.flatnonzero(probability < QUALIFIED_AT)
     for start in range(0, len(unqualified), batch_size):
         rows = unqualified[start:start + batch_size]
         img, tok, st = tensors(rows)
@@ -130,7 +130,7 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ScoringChecks,
     luminance, sharpness = photo_quality(image) if len(frame) else (np.zeros(0), np.zeros(0))
     category_known = frame[category_known_column].to_numpy(dtype=bool)
     # no price history for the category: the suggestion has nothing to stand on, never qualified
-    qualified = (probability >= 0.5) & category_known
+    qualified = (probability >= QUALIFIED_AT) & category_known
     text_effect = np.nan_to_num(np.abs(log_price - log_no_text), nan=np.inf)  # NaN: not computed (qualified)
     reason = not_qualified_reason(qualified, category_known, luminance, sharpness, text_effect, checks)
     suggested = np.exp(log_price)

@@ -24,6 +24,8 @@ import math
 
 import torch
 
+from models.price_net import QUALIFIED_AT
+
 
 def mse_sold(pred: torch.Tensor, log_sold: torch.Tensor, is_sold: torch.Tensor) -> torch.Tensor:
     """Per-item squared error on sold items, 0 on unsold ones (which have no sold price)."""
@@ -44,7 +46,7 @@ def seller_gain(pred: torch.Tensor, log_sold: torch.Tensor, log_list: torch.Tens
 def qualified_indicator(logit: torch.Tensor) -> torch.Tensor:
     """C1 = 1[sigmoid(logit) >= 0.5] forward, gradient of sigmoid(logit) backward."""
     prob = torch.sigmoid(logit)
-    hard = (prob >= 0.5).to(prob.dtype)
+    hard = (prob >= QUALIFIED_AT).to(prob.dtype)
     return hard + (prob - prob.detach())  # exactly the hard value forward
 
 

@@ -20,6 +20,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from models.price_net import QUALIFIED_AT
+
 MU, NU = 1.2, 1 / 1.2
 SELLER_GAIN_METRICS = ("SMLE", "SPDMLE", "SPIMLE", "UMLE", "UPDMLE", "UPIMLE")
 REGRESSION_METRICS = ("MALE", "RMSLE", "RMSE", "MAE", "R2")
@@ -122,7 +124,7 @@ def all_metrics(frame: pd.DataFrame, edges: np.ndarray, mu: float = MU, nu: floa
 
 
 def metrics_by_qualification(frame: pd.DataFrame, edges: np.ndarray, mu: float = MU, nu: float = NU,
-                             threshold: float = 0.5) -> dict[str, dict[str, float]]:
+                             threshold: float = QUALIFIED_AT) -> dict[str, dict[str, float]]:
     """all_metrics on all, positive (score >= threshold) and negative items; `frame` adds `score`.
 
     A frame without `score` (a model with no classifier) has only "all".

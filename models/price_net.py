@@ -16,6 +16,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+# A listing is qualified for a price suggestion when the classifier's probability reaches this
+# (the paper's C1 = 1[p >= 0.5]): the training constraint, scoring and the evaluation's
+# "positive" items all mean the same thing by it.
+QUALIFIED_AT = 0.5
+
 
 @dataclass
 class PriceModelConfig:
