@@ -37,14 +37,16 @@ def bare_model(batch_size: int, batches: int) -> float:
     loaded = cached_model(str(Path(conf.storage.model_store).resolve()), "latest")
     torch.set_num_threads(os.cpu_count() or 1)
     inputs = loaded.inputs
-    image = torch.rand(batch_size, 3, inputs.image_size, inputs.image_size)
-    tokens = torch.randint(0, inputs.vocabulary.size, (batch_size, inputs.text_length))
-    stats = torch.randn(batch_size, 2 * len(inputs.stats_columns))
+    width = 2 * inputs.text_length if inputs.bigram_buckets else inputs.text_length
+    batch = (torch.rand(batch_size, 3, inputs.image_size, inputs.image_size),
+             torch.randint(0, inputs.vocabulary.size, (batch_size, width)),
+             torch.randn(batch_size, 2 * len(inputs.stats_columns)),
+             torch.zeros(batch_size, len(inputs.fields), dtype=torch.long))
     with torch.no_grad():
-        loaded.model(image, tokens, stats)
+        loaded.model(*batch)
         started = time.perf_counter()
         for _ in range(batches):
-            loaded.model(image, tokens, stats)
+            loaded.model(*batch)
     return batches * batch_size / (time.perf_counter() - started)
 
 

@@ -40,10 +40,13 @@ def loader_vs_memory(steps: int, batch_size: int) -> dict:
     path = conf.storage.table_path("training_set")
     table = read_table(spark, path, version=current_version(spark, path)).where("split = 'train'")
     stats_columns = sorted(c for c in table.columns if "__" in c)
+    defaults = PriceModelConfig(**conf.training.model)
     inputs = fit_inputs(table, stats_columns, conf.training.vocab_size, conf.training.vocab_min_count,
-                        conf.generator.image_size, 32)
+                        conf.generator.image_size, defaults.text_length, defaults.bigram_buckets,
+                        conf.training.field_min_count)
     model_cfg = PriceModelConfig(**dict(conf.training.model, vocab_size=inputs.vocabulary.size,
-                                        image_size=conf.generator.image_size, n_stats=len(stats_columns)))
+                                        image_size=conf.generator.image_size, n_stats=len(stats_columns),
+                                        field_sizes=inputs.field_sizes))
     train_cfg = TrainConfig(**dict(conf.training.train, batch_size=batch_size))
     ctx = Single()
     device = device_for(ctx)
@@ -53,13 +56,16 @@ def loader_vs_memory(steps: int, batch_size: int) -> dict:
     for name in ("in-memory", "petastorm"):
         torch.manual_seed(0)
         model = PriceSuggester(model_cfg).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr)
         started = time.perf_counter()
+        # epoch index past the warm-up: the gated stage, as most of a run
+        epoch = train_cfg.warm_up_epochs
         if name == "in-memory":
-            run_epoch(train_cfg, model, optimizer, in_memory_batches(arrays, batch_size), steps, False, ctx, device, name)
+            run_epoch(train_cfg, model, optimizer, None, in_memory_batches(arrays, batch_size), epoch, steps, ctx,
+                      device, name)
         else:
             with petastorm_batches(urls, inputs, batch_size, workers=conf.training.reader_workers) as batches:
-                run_epoch(train_cfg, model, optimizer, batches, steps, False, ctx, device, name)
+                run_epoch(train_cfg, model, optimizer, None, batches, epoch, steps, ctx, device, name)
         seconds = time.perf_counter() - started
         results[name] = {"seconds": seconds, "samples_per_s": steps * batch_size / seconds}
         print(f"{name:>10}: {steps} steps x {batch_size} in {seconds:.1f} s = {steps * batch_size / seconds:.0f} samples/s",

@@ -1,4 +1,4 @@
-"""The evaluation's input: training rows with the latent fair price and an out-of-time split.
+"""The evaluation's input: training rows with `listing_truth`'s columns and an out-of-time split.
 
 `split` (the training table's seeded random split) stays as it is. `oot_split` adds the
 out-of-time scheme: a model trained on outcomes known before the cutoff is tested on the
@@ -11,9 +11,15 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 
-def with_fair_price(training_rows: DataFrame, truth: DataFrame) -> DataFrame:
-    """Left join of `listing_truth.log_fair_price` (the oracle's prediction): no row lost or added."""
-    return training_rows.join(truth.select("listing_id", "log_fair_price"), "listing_id", "left")
+# listing_truth columns the evaluation reads: the oracle's prediction, the observable floor's true
+# attributes, what the photo-sensitivity yardstick swaps, what the reasons are checked against
+TRUTH_COLUMNS = ["log_fair_price", "item_type", "true_brand", "true_condition", "spec_value", "material",
+                 "photo_defect", "text_useless"]
+
+
+def with_truth(training_rows: DataFrame, truth: DataFrame) -> DataFrame:
+    """Left join of `listing_truth`'s evaluation columns: no row lost or added."""
+    return training_rows.join(truth.select("listing_id", *TRUTH_COLUMNS), "listing_id", "left")
 
 
 def with_out_of_time_split(rows: DataFrame, days: int) -> DataFrame:

@@ -18,7 +18,8 @@ from pyspark.sql import types as T
 
 from features.clock import known_at
 from features.feature_repo.definitions import PLATFORM_ID
-from models.inference import ScoringChecks, cached_model, limit_cpu_threads, score_frame
+from models.inference import cached_model, limit_cpu_threads, score_frame
+from models.qualification import ReasonChecks
 
 SCORED_COLUMNS = T.StructType([
     T.StructField("listing_id", T.LongType(), False),
@@ -78,10 +79,13 @@ def with_features(listings: DataFrame, features: DataFrame, feature_columns: lis
     return joined.withColumn(CATEGORY_KNOWN, known)
 
 
-def score(listings: DataFrame, store_root: str, model_version: str, checks: ScoringChecks, batch_size: int,
-          stats_columns: list[str]) -> DataFrame:
-    """Model outputs per listing, computed in executors (the model loads once per worker process)."""
-    needed = ["listing_id", "image", "title", "description", CATEGORY_KNOWN, *stats_columns]
+def score(listings: DataFrame, store_root: str, model_version: str, checks: ReasonChecks, batch_size: int,
+          model_columns: list[str]) -> DataFrame:
+    """Model outputs per listing, computed in executors (the model loads once per worker process).
+
+    `model_columns`: what the model reads (ModelInputs.feature_columns: photo, text, form fields, statistics).
+    """
+    needed = ["listing_id", CATEGORY_KNOWN, *model_columns]
 
     def score_batches(frames):
         from pyspark import TaskContext

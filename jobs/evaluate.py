@@ -23,15 +23,16 @@ import torch
 from pyspark.sql import functions as F
 
 from features.delta_io import current_version, read_table, table_exists, table_properties, write_table
-from features.evaluation_data import with_fair_price, with_out_of_time_split
+from features.evaluation_data import with_out_of_time_split, with_truth
 from jobs.common import job_parser, load_job_config, setup_logging
 from models import evaluation as ev
 from models.baselines import BaselineConfig
 from models.evaluation_report import render_report
 from models.experiments import delta_name, study_variants
 from models.pretrain import PretrainConfig
-from models.inference import model_from_payload
-from models.price_net import PriceSuggester
+from models.payload import model_from_payload, model_payload
+from models.price_net import PriceModelConfig, PriceSuggester
+from models.qualification import ReasonChecks
 from models.store import ModelStore
 from models.train import TrainConfig
 from pricesuggest.config import resolve_root
@@ -91,11 +92,9 @@ class DeltaSink:
             metadata = {"model_version": version, "purpose": "evaluation", "eval_run_id": self.eval_run_id,
                         "git_commit": self.context["git_commit"], "training_table": self.context["data"],
                         "split_scheme": unit.scheme, "seed": unit.seed, "variant": unit.name, **notes}
-            payload = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                       "model_config": notes["model_config"], "train_config": notes["train_config"],
-                       "inputs": self.splits[unit.scheme].inputs.to_dict(),
-                       "data": {**self.context["data"], "split_scheme": unit.scheme},
-                       "model_version": version, "git_commit": self.context["git_commit"]}
+            payload = model_payload(model, notes["train_config"], self.splits[unit.scheme].inputs,
+                                    {**self.context["data"], "split_scheme": unit.scheme}, version,
+                                    self.context["git_commit"])
             self.store.register(version, payload, metadata)
         frame = pd.DataFrame(rows).assign(
             eval_run_id=self.eval_run_id, unit=self.key(unit),
@@ -132,7 +131,7 @@ def main(argv=None) -> int:
     log = setup_logging()
     ec, grid = conf.evaluation, conf.evaluation.grids[grid_name]
     try:
-        train_base = dataclasses.asdict(TrainConfig(**{**conf.training.train, **ec.train}))
+        train_base = dataclasses.asdict(TrainConfig(**{**conf.training.train, **grid.train}))
         baseline_cfg = BaselineConfig(**ec.baselines)
         pretrain = PretrainConfig(**conf.training.pretrain)
     except (TypeError, ValueError) as exc:
@@ -161,15 +160,16 @@ def main(argv=None) -> int:
         version = int(pinned[0][0])
     else:
         version = current_version(spark, table_path)
-    rows = with_out_of_time_split(with_fair_price(read_table(spark, table_path, version=version),
+    rows = with_out_of_time_split(with_truth(read_table(spark, table_path, version=version),
                                                   read_table(spark, conf.storage.table_path("listing_truth"))),
                                   ec.out_of_time_days)
     frame = rows.toPandas()
     log.info("evaluation %s: training_set v%d, %d rows, grid %s", eval_run_id, version, len(frame), grid_name)
     image_size = int(conf.generator.image_size)
+    model_defaults = PriceModelConfig(**{k: v for k, v in conf.training.model.items() if k != "field_sizes"})
     splits = {scheme: ev.fit_split(frame, scheme, column, conf.training.vocab_size, conf.training.vocab_min_count,
-                                   image_size, int(conf.training.model.get("text_length", 32)),
-                                   conf.training.task_min_count)
+                                   image_size, model_defaults.text_length, model_defaults.bigram_buckets,
+                                   conf.training.field_min_count, conf.generator)
               for scheme, column in SCHEMES.items()}
     for data in splits.values():
         log.info("%s split: %d train / %d validation / %d test rows", data.scheme, len(data.train["image"]),
@@ -181,7 +181,8 @@ def main(argv=None) -> int:
     model_base = dict(conf.training.model, image_size=image_size)
     if not args.report_only:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        ev.Runner(splits, model_base, train_base, pretrain, baseline_cfg, device, sink).run(units, full)
+        checks = ReasonChecks(conf.scoring.dark_luminance, conf.scoring.blur_sharpness, conf.scoring.reason_margin)
+        ev.Runner(splits, model_base, train_base, pretrain, baseline_cfg, device, sink, checks).run(units, full)
 
     results = read_table(spark, runs_path).where(F.col("eval_run_id") == eval_run_id).toPandas()
     missing = [sink.key(u) for u in units if not sink.done(u)]

@@ -30,7 +30,8 @@ from features.scoring import (COMPARED_COLUMNS, active_listings, score, scoring_
                               suggestion_changes, suggestion_rows, with_features)
 from features.scoring_runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row, summary_text
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging, write_quarantine
-from models.inference import ScoringChecks
+from models.inputs import ModelInputs
+from models.qualification import ReasonChecks
 from models.store import ModelStore
 from pricesuggest.faults import crash_while_writing
 from pricesuggest.runinfo import git_commit, new_run_id
@@ -99,9 +100,9 @@ def main(argv=None) -> int:
     to_score, rejected = split_for_scoring(flagged, conf.scoring.reject_reasons)
     features, feature_columns = historical_features(spark, conf, scoring_entities(to_score, as_of))
     listings = with_features(to_score, features, feature_columns)
-    checks = ScoringChecks(conf.scoring.dark_luminance, conf.scoring.blur_sharpness, conf.scoring.text_influence)
-    model_stats = store.load(model_version)["inputs"]["stats"]["columns"]
-    scored = score(listings, str(store.root), model_version, checks, conf.scoring.batch_size, model_stats)
+    checks = ReasonChecks(conf.scoring.dark_luminance, conf.scoring.blur_sharpness, conf.scoring.reason_margin)
+    model_columns = ModelInputs.from_dict(store.load(model_version)["inputs"]).feature_columns()
+    scored = score(listings, str(store.root), model_version, checks, conf.scoring.batch_size, model_columns)
     rows = suggestion_rows(listings, scored, rejected, as_of, features_as_of, scored_at, run_id).persist()
 
     rows_in = active.count()

@@ -27,9 +27,12 @@ from pyspark.sql import types as T
 from features.delta_io import current_version, read_table
 from jobs.common import job_parser, load_job_config, positive_int, setup_logging
 from models.distributed import context, device_for
-from models.inputs import VISUAL_TASKS, ModelInputs
-from models.petastorm_data import petastorm_batches
+from models.diagnostics import modality_report
+from models.inputs import FORM_FIELDS, ModelInputs
+from models.payload import PAYLOAD_FORMAT, build_model, model_payload
+from models.petastorm_data import collect_arrays, petastorm_batches
 from models.pretrain import PretrainConfig, freeze_visual, install_pretrained, pretrain_visual
+from models.qualification import fit_qualification
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.stats_input import StatsNormalizer
 from models.store import ModelStore
@@ -59,6 +62,7 @@ class TrainingRun:
     data: dict
     pretrain_config: dict
     pretrained_visual: str | None = None
+    diagnostics_rows: int = 20_000  # validation rows rank 0 reads for the threshold and the modality report
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -70,7 +74,12 @@ def weights_digest(model: torch.nn.Module) -> str:
 
 
 def train_process(run: TrainingRun) -> dict:
-    """One training process: alone, or one Horovod rank (then launched in a Spark task)."""
+    """One training process: alone, or one Horovod rank (then launched in a Spark task).
+
+    After training, rank 0 fits what the model needs besides its weights on the validation
+    split (the qualification threshold and reference embeddings: models.qualification),
+    measures what it reads (models.diagnostics) and writes the final checkpoint.
+    """
     # pyarrow 14 deprecation notices from inside petastorm 0.12, once per row group: noise.
     warnings.filterwarnings("ignore", category=FutureWarning, module="petastorm")
     # BatchedDataLoader wraps Arrow-owned (read-only) arrays; nothing writes to them in place
@@ -81,26 +90,27 @@ def train_process(run: TrainingRun) -> dict:
     inputs = ModelInputs.from_dict(run.inputs)
     model = PriceSuggester(model_cfg)
     store = ModelStore(run.model_store)
-    start_epoch, optimizer_state = 0, None
+    start_epoch, resume = 0, None
     if run.resume:
         checkpoint = store.load_checkpoint(run.run_id)
         if checkpoint is None:
             raise FileNotFoundError(f"no checkpoint for run {run.run_id} in {store.root}")
         model.load_state_dict(checkpoint["state_dict"])
-        start_epoch, optimizer_state = int(checkpoint["epoch"]), checkpoint["optimizer_state"]
+        start_epoch = int(checkpoint["epoch"])
+        resume = {k: checkpoint.get(k) for k in ("optimizer_state", "ema_state", "best")}
     pretrain_history = []
     if model_cfg.image_encoder == "multi_task":
         if run.resume:
             freeze_visual(model)
         else:
             pretrain_history = prepare_visual_encoder(run, model, inputs, ctx, device, store)
+    about = {"model_config": run.model_config, "train_config": run.train_config, "inputs": run.inputs,
+             "data": run.data, "run_id": run.run_id}
 
-    def save(epoch: int, metrics: dict, optimizer) -> None:  # rank 0 only
+    def save(epoch: int, metrics: dict, state: dict) -> None:  # rank 0 only
         store.save_checkpoint(run.run_id, {
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "optimizer_state": optimizer.state_dict(), "epoch": epoch + 1, "metrics": metrics,
-            "model_config": run.model_config, "train_config": run.train_config, "inputs": run.inputs,
-            "data": run.data, "run_id": run.run_id})
+            "epoch": epoch + 1, "metrics": metrics, **state, **about})
 
     seen: set[int] = set()  # listing ids this rank trained on: shows each rank read its own shard
 
@@ -113,8 +123,18 @@ def train_process(run: TrainingRun) -> dict:
     with petastorm_batches(run.train_urls, inputs, bs, ctx.rank, ctx.size, train_cfg.seed, run.reader_workers) as train, \
             petastorm_batches(run.val_urls, inputs, bs, ctx.rank, ctx.size, train_cfg.seed, run.reader_workers) as val:
         history = fit(train_cfg, model, recording(train), run.steps_per_epoch, val, run.val_steps, ctx, device,
-                      start_epoch, optimizer_state, on_epoch_end=save)
-    return {"rank": ctx.rank, "size": ctx.size, "history": history, "weights_digest": weights_digest(model),
+                      start_epoch, resume, on_epoch_end=save)
+    digest = weights_digest(model)  # the kept weights, before rank 0 adds what it fits alone
+    if ctx.rank == 0:
+        validation = collect_arrays(run.val_urls, inputs, run.reader_workers, run.diagnostics_rows)
+        fit_qualification(model, train_cfg, validation, device)
+        report = modality_report(train_cfg, model, validation, device)
+        last = store.load_checkpoint(run.run_id)  # the last epoch's, with the best epoch's record
+        store.save_checkpoint(run.run_id, {
+            **last, "final": True, "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model_config": dataclasses.asdict(model.cfg), "diagnostics": report.to_dict(),
+            "validation_rows_for_diagnostics": len(validation["image"])})
+    return {"rank": ctx.rank, "size": ctx.size, "history": history, "weights_digest": digest,
             "listing_ids_seen": sorted(seen), "pretrain_history": pretrain_history}
 
 
@@ -136,20 +156,19 @@ def prepare_visual_encoder(run: TrainingRun, model: PriceSuggester, inputs: Mode
     return history
 
 
-def fit_task_classes(train_rows, min_count: int) -> dict[str, list[str]]:
-    """Values of each seller-entered field with at least `min_count` train rows (rarer ones: unlabelled)."""
-    classes = {}
-    for task in VISUAL_TASKS:
-        rows = (train_rows.where(F.col(task).isNotNull()).groupBy(task).count()
-                .where(F.col("count") >= min_count).orderBy(task).collect())
-        if len(rows) >= 2:  # one class teaches nothing
-            classes[task] = [r[task] for r in rows]
-    return classes
+def fit_field_values(train_rows, min_count: int) -> dict[str, list[str]]:
+    """Values of each form field with at least `min_count` train rows (rarer ones get id 0, as missing)."""
+    values = {}
+    for name in FORM_FIELDS:
+        rows = (train_rows.where(F.col(name).isNotNull()).groupBy(name).count()
+                .where(F.col("count") >= min_count).orderBy(name).collect())
+        values[name] = [r[name] for r in rows]
+    return values
 
 
 def fit_inputs(train_rows, stats_columns: list[str], vocab_size: int, min_count: int, image_size: int,
-               text_length: int) -> ModelInputs:
-    """Vocabulary and statistics normalisation from the train split, computed in Spark."""
+               text_length: int, bigram_buckets: int, field_min_count: int) -> ModelInputs:
+    """Vocabulary, form-field values and statistics normalisation from the train split, computed in Spark."""
     tokens = F.pandas_udf(lambda texts: texts.map(tokenize), T.ArrayType(T.StringType()))
     words = (train_rows.select(F.explode(tokens(F.concat_ws(" ", "title", "description"))).alias("w"))
              .groupBy("w").count().where(F.col("count") >= min_count)
@@ -160,7 +179,7 @@ def fit_inputs(train_rows, stats_columns: list[str], vocab_size: int, min_count:
     mean = [moments[f"m{i}"] if moments[f"m{i}"] is not None else 0.0 for i in range(len(stats_columns))]
     std = [moments[f"s{i}"] if moments[f"s{i}"] and moments[f"s{i}"] > 1e-6 else 1.0 for i in range(len(stats_columns))]
     return ModelInputs(Vocabulary([r["w"] for r in words]), StatsNormalizer(stats_columns, mean, std),
-                       image_size, text_length)
+                       image_size, text_length, bigram_buckets, fit_field_values(train_rows, field_min_count))
 
 
 def training_fingerprint(table_path: str, version: int, *settings) -> str:
@@ -173,6 +192,21 @@ def print_validation(version: str, validation: dict) -> None:
     print(f"validation metrics of model {version}:")
     for key, value in validation.items():
         print(f"  {key:<24} {value:.4f}")
+
+
+def print_diagnostics(diagnostics: dict, threshold: float, min_photo_importance: float) -> None:
+    """What the model reads (models.diagnostics), and a loud warning when it ignores the photo."""
+    print("what the model reads (validation; importance = relative rise of the item loss when shuffled "
+          "within category):")
+    for key, value in diagnostics.items():
+        print(f"  {key:<24} {'n/a' if value is None else f'{value:.4f}'}")
+    print(f"  {'qualification threshold':<24} {threshold:.4f}")
+    if diagnostics["photo_importance"] < min_photo_importance:
+        print("!" * 78)
+        print(f"!! PHOTO IGNORED: photo importance {diagnostics['photo_importance']:.4f} is below "
+              f"training.min_photo_importance {min_photo_importance:g}.")
+        print("!! The promotion gate refuses this model: it would suggest the same price for any photo.")
+        print("!" * 78)
 
 
 def parse_args(argv):
@@ -229,11 +263,10 @@ def main(argv=None) -> int:
                           n_stats=len(stats_columns))
     if args.image_encoder:
         model_settings["image_encoder"] = args.image_encoder
-    multi_task = model_settings.get("image_encoder") == "multi_task"
-    if multi_task:  # the class counts are known once the train split is read; placeholders to validate now
-        model_settings["multi_task_classes"] = {t: 1 for t in VISUAL_TASKS}
+    # the form fields' value counts are known once the train split is read; placeholders to validate now
+    validated = dict(model_settings, field_sizes={name: 2 for name in FORM_FIELDS})
     try:
-        model_cfg = PriceModelConfig(**model_settings)
+        model_cfg = PriceModelConfig(**validated)
     except (TypeError, ValueError) as exc:
         parser.error(f"configuration training.model: {exc}")
 
@@ -252,12 +285,10 @@ def main(argv=None) -> int:
         inputs = ModelInputs.from_dict(previous["inputs"])
     else:
         inputs = fit_inputs(train_rows, stats_columns, conf.training.vocab_size, conf.training.vocab_min_count,
-                            image_size, model_cfg.text_length)
-        if multi_task:
-            inputs.task_classes = fit_task_classes(train_rows, conf.training.task_min_count)
+                            image_size, model_cfg.text_length, model_cfg.bigram_buckets, conf.training.field_min_count)
     log_price_offset = train_rows.agg(F.avg("log_sold_price")).first()[0] or 0.0
     model_cfg = dataclasses.replace(model_cfg, vocab_size=inputs.vocabulary.size, log_price_offset=log_price_offset,
-                                    multi_task_classes={t: len(c) for t, c in inputs.task_classes.items()})
+                                    field_sizes=inputs.field_sizes)
     if previous:  # a resumed run keeps the architecture and schedule it started with
         model_cfg = PriceModelConfig(**previous["model_config"])
         train_cfg = TrainConfig(**dict(previous["train_config"], **({"epochs": args.epochs} if args.epochs else {})))
@@ -275,7 +306,8 @@ def main(argv=None) -> int:
         model_store=conf.storage.model_store, reader_workers=conf.training.reader_workers,
         resume=bool(args.resume), data={"table": table_path, "version": version, "train_rows": n_train,
                                         "validation_rows": n_val, "fingerprint": fingerprint},
-        pretrain_config=dict(conf.training.pretrain), pretrained_visual=pretrained_visual)
+        pretrain_config=dict(conf.training.pretrain), pretrained_visual=pretrained_visual,
+        diagnostics_rows=conf.training.diagnostics_rows)
     for split, urls in (("train", run.train_urls), ("validation", run.val_urls)):
         if len(urls) < num_proc:  # Petastorm shards whole row groups: an empty shard would stall Horovod
             log.error("%s split has %d file(s) for %d processes: rebuild the training set with "
@@ -302,27 +334,33 @@ def main(argv=None) -> int:
         log.info("rank %d/%d trained on %d distinct listings", r["rank"], r["size"], len(r["listing_ids_seen"]))
 
     final = store.load_checkpoint(run.run_id)
+    if not final or not final.get("final"):
+        log.error("run %s ended without its final checkpoint (rank 0's fitting after training)", run.run_id)
+        return 1
     model_version = f"{run.run_id.removeprefix(JOB + '-')}"
-    validation = {k: v for k, v in final["metrics"].items() if k.startswith("val_")}
-    metadata = {"model_version": model_version, "run_id": run.run_id, "git_commit": git_commit(),
-                "fingerprint": fingerprint,
-                "training_table": run.data, "model_config": run.model_config, "train_config": run.train_config,
-                "validation": validation, "epochs": final["epoch"], "num_proc": num_proc,
+    best = final["best"]
+    validation = {k: v for k, v in best["metrics"].items() if k.startswith("val_")}
+    model = build_model(final["model_config"], final["state_dict"])
+    payload = model_payload(model, final["train_config"], ModelInputs.from_dict(final["inputs"]), final["data"],
+                            model_version, git_commit())
+    metadata = {"model_version": model_version, "run_id": run.run_id, "git_commit": payload["git_commit"],
+                "fingerprint": fingerprint, "payload_format": PAYLOAD_FORMAT,
+                "training_table": run.data, "model_config": payload["model_config"], "train_config": run.train_config,
+                "validation": validation, "epochs": final["epoch"], "best_epoch": best["epoch"],
+                "diagnostics": final["diagnostics"], "num_proc": num_proc,
                 "ranks": [{"rank": r["rank"], "listings_seen": len(r["listing_ids_seen"])} for r in results],
                 "shard_overlap": overlap,
                 "history": [h for r in results if r["rank"] == 0 for h in r["history"]],
                 "pretrain_history": [h for r in results if r["rank"] == 0 for h in r["pretrain_history"]]}
-    payload = {k: final[k] for k in ("state_dict", "model_config", "train_config", "inputs", "data")}
-    payload["model_version"] = model_version
-    payload["git_commit"] = metadata["git_commit"]
     store.register(model_version, payload, metadata)
-    print(f"registered model {model_version}")
+    print(f"registered model {model_version} (best epoch {best['epoch']} of {final['epoch']})")
     print_validation(model_version, validation)
+    print_diagnostics(final["diagnostics"], model.cfg.qualification_threshold, conf.training.min_photo_importance)
     if args.no_promote:
         print("not promoted (--no-promote)")
         return 0
-    promoted, reason = store.promote(model_version, conf.training.promotion_metric,
-                                     conf.training.promotion_tolerance, force=args.force)
+    promoted, reason = store.promote(model_version, conf.training.promotion_metric, conf.training.promotion_tolerance,
+                                     conf.training.min_photo_importance, force=args.force)
     print(f"{'promoted' if promoted else 'NOT promoted'} to latest: {reason}")
     return 0
 

@@ -11,6 +11,12 @@
   gbt               gradient-boosted trees on TF-IDF of title + description, one-hot category,
                     the statistical features and the HOG/PCA features: what a practitioner
                     would try first
+  tfidf_ridge       the sparse peer in the style of the Mercari price-suggestion winners: ridge
+                    regression on word 1-2-gram and character 2-4-gram TF-IDF, the one-hot form
+                    fields and the statistics (no photo)
+  observable_floor  ridge on the listing's true attributes from `listing_truth` (category x item
+                    type, brand, spec, material; condition): what a model that read every
+                    modality perfectly could reach. A yardstick, never a peer: it sees the truth.
 Each returns suggested log prices for the rows asked (sold or not), so every metric applies.
 """
 from __future__ import annotations
@@ -19,13 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
 from models.metrics import price_segment
@@ -43,6 +50,8 @@ class BaselineConfig:
     svm_fit_rows: int = 8000
     tfidf_features: int = 500
     gbt_iterations: int = 300
+    ridge_alpha: float = 3.0  # tfidf_ridge's L2 penalty (3 measured best of 0.3, 1, 3 on the demo split)
+    floor_alpha: float = 1.0
     seed: int = 0
 
 
@@ -108,6 +117,45 @@ def gbt(train: pd.DataFrame, train_stats: np.ndarray, train_hog: np.ndarray, tra
     return model.predict(tabular_features(test, test_stats, test_hog, vectorizer, categories))
 
 
+FORM_COLUMNS = ["category", "brand", "condition"]
+# listing_truth columns the observable floor reads (evaluation only)
+TRUTH_ATTRIBUTES = ["item_type", "true_brand", "spec_value", "material", "true_condition"]
+
+
+def listing_texts(frame: pd.DataFrame) -> list[str]:
+    return (frame["title"].fillna("") + " " + frame["description"].fillna("")).tolist()
+
+
+def tfidf_ridge(train: pd.DataFrame, train_stats: np.ndarray, train_y: np.ndarray, test: pd.DataFrame,
+                test_stats: np.ndarray, cfg: BaselineConfig) -> np.ndarray:
+    """Ridge on word and character n-gram TF-IDF, one-hot form fields and the statistics."""
+    words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(listing_texts(train))
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True,
+                            max_features=20_000).fit(listing_texts(train))
+    onehot = OneHotEncoder(handle_unknown="ignore").fit(train[FORM_COLUMNS].fillna("?"))
+
+    def features(frame, stats):
+        return sp.hstack([words.transform(listing_texts(frame)), chars.transform(listing_texts(frame)),
+                          onehot.transform(frame[FORM_COLUMNS].fillna("?")), sp.csr_matrix(stats)]).tocsr()
+
+    return Ridge(alpha=cfg.ridge_alpha).fit(features(train, train_stats), train_y).predict(features(test, test_stats))
+
+
+def truth_attributes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The generator's price drivers per listing: category-specific effects keyed by category."""
+    out = pd.DataFrame({"condition": frame["true_condition"].fillna("?")})
+    for column in ("item_type", "true_brand", "spec_value", "material"):
+        out[column] = frame["category"] + "|" + frame[column].fillna("none").astype(str)
+    return out
+
+
+def observable_floor(train: pd.DataFrame, train_y: np.ndarray, test: pd.DataFrame, cfg: BaselineConfig) -> np.ndarray:
+    """Ridge on one-hot true attributes (listing_truth): the evaluation's floor, not a peer."""
+    onehot = OneHotEncoder(handle_unknown="ignore").fit(truth_attributes(train))
+    model = Ridge(alpha=cfg.floor_alpha).fit(onehot.transform(truth_attributes(train)), train_y)
+    return model.predict(onehot.transform(truth_attributes(test)))
+
+
 def fit_baselines(train: pd.DataFrame, train_arrays: dict, test: pd.DataFrame, test_arrays: dict,
                   edges: np.ndarray, cfg: BaselineConfig) -> tuple[dict[str, np.ndarray], dict]:
     """name -> suggested log prices of the test rows; plus notes (e.g. the SVM's chosen C, gamma).
@@ -127,4 +175,7 @@ def fit_baselines(train: pd.DataFrame, train_arrays: dict, test: pd.DataFrame, t
     out["svm_segments"] = segment_price
     out["gbt"] = gbt(train[sold], train_arrays["stats"][sold], hog_pca_train, y, test, test_arrays["stats"],
                      hog_pca_test, cfg)
+    out["tfidf_ridge"] = tfidf_ridge(train[sold], train_arrays["stats"][sold], y, test, test_arrays["stats"], cfg)
+    if all(c in train for c in TRUTH_ATTRIBUTES):  # evaluation data joined with listing_truth
+        out["observable_floor"] = observable_floor(train[sold], y, test, cfg)
     return out, {"svm_segments": {"best_params": svm_params, "segments": segment}}

@@ -20,14 +20,11 @@ class Single:
     def broadcast_state(self, model, optimizer) -> None:
         pass
 
-    def mean(self, value: torch.Tensor, name: str) -> torch.Tensor:
-        return value
-
     def sum(self, value: torch.Tensor, name: str) -> torch.Tensor:
         return value
 
-    def min_int(self, value: int, name: str) -> int:
-        return value
+    def average_buffers(self, model, name: str) -> None:
+        """Make non-parameter state (BatchNorm running statistics) equal on every process."""
 
 
 class Horovod(Single):
@@ -45,16 +42,16 @@ class Horovod(Single):
 
     def broadcast_state(self, model, optimizer) -> None:
         self.hvd.broadcast_parameters(model.state_dict(), root_rank=0)
-        self.hvd.broadcast_optimizer_state(optimizer, root_rank=0)
-
-    def mean(self, value, name):
-        return self.hvd.allreduce(value.detach().cpu(), name=name, op=self.hvd.Average)
+        if optimizer is not None:
+            self.hvd.broadcast_optimizer_state(optimizer, root_rank=0)
 
     def sum(self, value, name):
         return self.hvd.allreduce(value.detach().cpu(), name=name, op=self.hvd.Sum)
 
-    def min_int(self, value, name):
-        return int(self.hvd.allreduce(torch.tensor([value]), name=name, op=self.hvd.Min).item())
+    def average_buffers(self, model, name):
+        for key, buffer in model.named_buffers():
+            if buffer.is_floating_point():  # running mean/var; the batch counters are equal already
+                buffer.copy_(self.hvd.allreduce(buffer.detach(), name=f"{name}.{key}", op=self.hvd.Average))
 
 
 def launched_by_horovod() -> bool:

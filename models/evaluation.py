@@ -13,7 +13,7 @@ A resumed run skips the units its sink already has.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,10 +26,13 @@ from tqdm import tqdm
 from models import baselines as bl
 from models.experiments import (Variant, ablated, configs, conv_features, describe, predict, pretrained_visual_state,
                                 train_model)
-from models.inputs import VISUAL_TASKS, ModelInputs, listing_text
+from models.inputs import FORM_FIELDS, ModelInputs, field_values, listing_text
 from models.metrics import metrics_by_qualification, segment_edges
 from models.pretrain import PretrainConfig
-from models.price_net import QUALIFIED_AT, PriceSuggester
+from models.diagnostics import modality_report
+from models.price_net import PriceSuggester
+from models.qualification import ReasonChecks
+from models.yardsticks import item_loss, photo_sensitivity, photo_visible_effect, qualification_auc, reason_quality
 from models.stats_input import StatsNormalizer
 from models.text import Vocabulary
 
@@ -49,24 +52,31 @@ class SplitData:
     test: dict[str, np.ndarray]
     edges: np.ndarray
     log_price_offset: float
+    photo_visible: np.ndarray | None = None  # test rows: photo-visible part of the log fair price (yardsticks)
 
 
 def fit_split(frame: pd.DataFrame, scheme: str, split_column: str, vocab_size: int, vocab_min_count: int,
-              image_size: int, text_length: int, task_min_count: int) -> SplitData:
-    """Vocabulary, statistics normalisation and task classes from this scheme's train rows; encode all."""
+              image_size: int, text_length: int, bigram_buckets: int, field_min_count: int,
+              generator=None) -> SplitData:
+    """Vocabulary, statistics normalisation and form-field values from this scheme's train rows; encode all.
+
+    With the generator's configuration and `listing_truth`'s columns in `frame`, the test rows'
+    photo-visible log fair price is computed too (the photo-sensitivity yardstick).
+    """
     parts = {name: frame[frame[split_column] == name].reset_index(drop=True) for name in ("train", "validation", "test")}
     train = parts["train"]
     stats_columns = sorted(c for c in frame.columns if "__" in c)
-    counts = {task: Counter(train[task].dropna()) for task in VISUAL_TASKS}
-    task_classes = {task: sorted(v for v, n in c.items() if n >= task_min_count) for task, c in counts.items()}
     inputs = ModelInputs(
         Vocabulary.build(listing_text(train["title"], train["description"]), vocab_size, vocab_min_count),
         StatsNormalizer.fit(train[stats_columns].to_numpy(dtype=np.float64), stats_columns),
-        image_size, text_length, {t: c for t, c in task_classes.items() if len(c) >= 2})
+        image_size, text_length, bigram_buckets,
+        {name: field_values(train[name], field_min_count) for name in FORM_FIELDS})
     sold = train["label_sold"].to_numpy().astype(bool)
     log_sold = train["log_sold_price"].to_numpy(float)[sold]
+    visible = (photo_visible_effect(parts["test"], generator)
+               if generator is not None and "item_type" in frame else None)
     return SplitData(scheme, inputs, train, parts["test"], *(inputs.encode_frame(parts[n]) for n in parts),
-                     segment_edges(log_sold), float(log_sold.mean()))
+                     segment_edges(log_sold), float(log_sold.mean()), visible)
 
 
 @dataclass(frozen=True)
@@ -134,9 +144,9 @@ def comparisons(variants: list[Variant]) -> list[Comparison]:
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """1.0 for the k highest scores (ties broken by position), 0.0 for the rest: a score >= 0.5 gate."""
-    gate = np.zeros(len(scores))
-    gate[np.argsort(-scores, kind="stable")[:k]] = 1.0
+    """True for the k highest scores (ties broken by position), False for the rest: a positive gate."""
+    gate = np.zeros(len(scores), dtype=bool)
+    gate[np.argsort(-scores, kind="stable")[:k]] = True
     return gate
 
 
@@ -146,13 +156,15 @@ def metric_rows(unit: Unit, study: str, variant: str, by_subset: dict[str, dict[
             for subset, values in by_subset.items() for metric, value in values.items()]
 
 
-def score(data: SplitData, pred: np.ndarray, qualification: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+def score(data: SplitData, pred: np.ndarray, positive: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    """Metrics of test predictions: all items, and with a gate (the model's own positives, or the
+    ones it is scored on) its positive and negative items."""
     test = data.test_frame
     frame = pd.DataFrame({"pred": pred, "is_sold": test["label_sold"].to_numpy(),
                           "log_sold": test["log_sold_price"].to_numpy(float),
                           "log_list": test["log_list_price"].to_numpy(float)})
-    if qualification is not None:
-        frame["score"] = qualification
+    if positive is not None:
+        frame["positive"] = positive
     return metrics_by_qualification(frame, data.edges)
 
 
@@ -167,10 +179,13 @@ class Runner:
     """Executes a plan; keeps what later units need (gate scores, pre-trained encoders) in memory."""
 
     def __init__(self, splits: dict[str, SplitData], model_base: dict, train_base: dict, pretrain: PretrainConfig,
-                 baseline_cfg: bl.BaselineConfig, device: torch.device, sink: Sink):
+                 baseline_cfg: bl.BaselineConfig, device: torch.device, sink: Sink,
+                 checks: ReasonChecks = ReasonChecks()):
         self.splits, self.model_base, self.train_base = splits, model_base, train_base
         self.pretrain, self.baseline_cfg, self.device, self.sink = pretrain, baseline_cfg, device, sink
-        self.scores: dict[tuple[str, int, str], np.ndarray] = {}
+        self.checks = checks
+        # (scheme, seed, variant) -> its test positives (score >= its fitted threshold)
+        self.gates: dict[tuple[str, int, str], np.ndarray] = {}
         self.visual: dict[tuple[str, int], dict] = {}
 
     def run(self, units: Iterable[Unit], full: str) -> None:
@@ -192,7 +207,7 @@ class Runner:
         variant = unit.variant
         model_base = dict(self.model_base, vocab_size=data.inputs.vocabulary.size,
                           n_stats=len(data.inputs.stats_columns), log_price_offset=data.log_price_offset,
-                          multi_task_classes={t: len(c) for t, c in data.inputs.task_classes.items()})
+                          bigram_buckets=data.inputs.bigram_buckets, field_sizes=data.inputs.field_sizes)
         model_cfg, train_cfg = configs(variant, model_base, self.train_base, unit.seed)
         visual = None
         if model_cfg.image_encoder == "multi_task":
@@ -203,20 +218,40 @@ class Runner:
             visual = self.visual[key]
         model, history = train_model(model_cfg, train_cfg, data.train, data.validation, self.device, visual)
         pred, qualification = predict(model, data.test, self.device)
-        self.scores[(unit.scheme, unit.seed, variant.name)] = qualification
-        gate = qualification
-        if variant.gate_from:  # the published baseline: no classifier of its own
-            gate = self.gate_scores(unit, data, variant.gate_from)
+        positive = qualification >= model.cfg.qualification_threshold
+        self.gates[(unit.scheme, unit.seed, variant.name)] = positive
+        gate = self.gate(unit, data, variant.gate_from) if variant.gate_from else positive
         rows = metric_rows(unit, variant.study, variant.name, score(data, pred, gate))
+        rows += metric_rows(unit, variant.study, variant.name,
+                            {"all": self.yardsticks(data, model, train_cfg, pred, qualification, unit.seed)})
         if variant.name == full and model_cfg.image_encoder == "scratch" and model_cfg.use_image:
             rows += self.cnn_baseline(unit, data, model)
-        return rows, model, {"history": history, **describe(model_cfg, train_cfg)}
+        return rows, model, {"history": history, **describe(model.cfg, train_cfg)}
 
-    def gate_scores(self, unit: Unit, data: SplitData, gate_from: str) -> np.ndarray:
-        key = (unit.scheme, unit.seed, gate_from)
-        if key not in self.scores:
-            self.scores[key] = predict(self.restore(unit, gate_from), data.test, self.device)[1]
-        return self.scores[key]
+    def yardsticks(self, data: SplitData, model: PriceSuggester, train_cfg, pred: np.ndarray,
+                   qualification: np.ndarray, seed: int) -> dict[str, float]:
+        """What the model reads (validation, as in the job's metadata) and, on test, its photo
+        sensitivity and (with a trained classifier) the flag's AUC and reasons."""
+        out = {k: math.nan if v is None else v
+               for k, v in modality_report(train_cfg, model, data.validation, self.device).to_dict().items()}
+        test = data.test_frame
+        if model.cfg.use_image and "item_type" in test:
+            out["photo_sensitivity_slope"] = photo_sensitivity(model, data.test, test, data.photo_visible,
+                                                               self.device, seed)
+        if train_cfg.constraint != "none":
+            out["qualification_threshold"] = model.cfg.qualification_threshold
+            out["qualification_auc"] = qualification_auc(item_loss(train_cfg, pred, data.test), qualification)
+            if "photo_defect" in test:
+                out.update(reason_quality(model, data.test, test, self.checks, self.device))
+        return out
+
+    def gate(self, unit: Unit, data: SplitData, name: str) -> np.ndarray:
+        """The test positives of variant `name` (same scheme and seed), restored if not in memory."""
+        key = (unit.scheme, unit.seed, name)
+        if key not in self.gates:
+            model = self.restore(unit, name)
+            self.gates[key] = predict(model, data.test, self.device)[1] >= model.cfg.qualification_threshold
+        return self.gates[key]
 
     def restore(self, unit: Unit, name: str) -> PriceSuggester:
         model = self.sink.restore(Unit(unit.scheme, unit.seed, Variant(name, "")))
@@ -226,7 +261,7 @@ class Runner:
 
     def compare(self, unit: Unit, data: SplitData) -> list[dict]:
         """Each ablation's metrics on its own top-k items, k = the anchor's positives (subsets matched_*)."""
-        k = int((self.gate_scores(unit, data, unit.variant.anchor) >= QUALIFIED_AT).sum())
+        k = int(self.gate(unit, data, unit.variant.anchor).sum())
         rows = []
         for name in unit.variant.ablations:
             pred, qualification = predict(self.restore(unit, name), data.test, self.device)

@@ -16,8 +16,10 @@ import torch
 from models.distributed import Single
 from models.petastorm_data import in_memory_batches
 from models.pretrain import PretrainConfig, install_pretrained, pretrain_visual
+from models.qualification import fit_qualification
 from models.price_net import PriceModelConfig, PriceSuggester
-from models.train import TrainConfig, fit, to_device
+from models.inputs import MODEL_INPUTS
+from models.train import TrainConfig, fit, model_inputs, to_device
 
 Arrays = dict[str, np.ndarray]
 
@@ -60,7 +62,8 @@ def ablations(constraint: dict, suffix: str) -> list[Variant]:
 
 def study_variants(deltas: list[float], epsilons: list[float], ablation_delta: float, ablation_eps: float,
                    with_ablations: bool = True) -> list[Variant]:
-    """Every variant of the studies, named so that a name says what it is ("delta=0.6", "no_text@eps=0.15")."""
+    """Every variant of the studies, named so that a name says what it is ("delta=0.6", "no_text@eps=0.15").
+    The ε ablations run only with the ε study (`epsilons` not empty)."""
     percentile = lambda d: {"constraint": "percentile", "delta": d}  # noqa: E731
     threshold = lambda e: {"constraint": "threshold", "eps": e}  # noqa: E731
     full = delta_name(ablation_delta)
@@ -69,11 +72,12 @@ def study_variants(deltas: list[float], epsilons: list[float], ablation_delta: f
     variants += [Variant(eps_name(e), "eps", {}, threshold(e)) for e in epsilons]
     if with_ablations:
         variants += ablations(percentile(ablation_delta), "@" + full)
-        variants += ablations(threshold(ablation_eps), "@" + eps_name(ablation_eps))
+        if epsilons:
+            variants += ablations(threshold(ablation_eps), "@" + eps_name(ablation_eps))
     names = {v.name for v in variants}
     if full not in names:  # the published baseline's gate must be trained
         variants.append(Variant(full, "delta", {}, percentile(ablation_delta)))
-    if with_ablations and eps_name(ablation_eps) not in names:  # so must the model the ε ablations ablate
+    if with_ablations and epsilons and eps_name(ablation_eps) not in names:  # so must the model the ε ablations ablate
         variants.append(Variant(eps_name(ablation_eps), "eps", {}, threshold(ablation_eps)))
     # last: it is scored on the positives of `full`, which must have run before it
     return variants + [Variant("published_baseline", "headline", {}, {"constraint": "none"}, gate_from=full)]
@@ -115,6 +119,7 @@ def train_model(model_cfg: PriceModelConfig, train_cfg: TrainConfig, train: Arra
     history = fit(train_cfg, model, in_memory_batches(train, bs, train_cfg.seed), steps,
                   in_memory_batches(validation, bs, train_cfg.seed) if val_steps else None, val_steps,
                   Single(), device)
+    fit_qualification(model, train_cfg, validation, device)  # as the job does: threshold and references
     return model, history
 
 
@@ -124,9 +129,8 @@ def predict(model: PriceSuggester, arrays: Arrays, device: torch.device, batch_s
     model.eval().to(device)
     preds, scores = [], []
     for start in range(0, len(arrays["image"]), batch_size):
-        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size])
-                           for k in ("image", "tokens", "stats")}, device)
-        pred, logit = model(batch["image"], batch["tokens"], batch["stats"])
+        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
+        pred, logit = model(*model_inputs(batch))
         preds.append(pred.cpu().numpy())
         scores.append(torch.sigmoid(logit).cpu().numpy())
     if not preds:

@@ -8,7 +8,12 @@ Per-item objectives L (vectors, one value per item):
                mu = 1.2, nu = 1/1.2: "mu * p" on log prices means adding log mu.
 
 Joint losses (scalars), with p = sigmoid(classifier logit):
-  percentile   mean(C1 * L) + beta * max(0, delta - mean(C1))
+  percentile   mean(C1 * L) + beta * max(0, delta - mean(C1)) [+ gamma * weighted CE(p, C3)]
+               C3 = 1 for the batch's delta share of lowest item losses (detached): the gate
+               that minimises the first two terms. Without this term the classifier learns only
+               through the straight-through C1 below, a weak signal that left its scores in a
+               narrow band around 0.5 (AUC of "below-median loss" near chance); gamma = 0 is the
+               paper's loss.
   threshold    mean(C1 * L) + beta * max(0, delta - mean(C1)) + gamma * weighted CE(p, C2)
                (the paper's Eq. 3; delta here is a low floor against the all-negative solution)
                C2 = 1[L < eps] (detached), per-batch weights w_p = sqrt((P+N)/2P), w_n = sqrt((P+N)/2N)
@@ -66,11 +71,24 @@ def weighted_cross_entropy(logit: torch.Tensor, labels: torch.Tensor) -> torch.T
     return -(w_p * labels * log_p + w_n * (1 - labels) * log_not_p).mean()
 
 
+def lowest_share(item_loss: torch.Tensor, share: float) -> torch.Tensor:
+    """1.0 for the `share` of items with the lowest loss (at least one), 0.0 for the rest (detached)."""
+    k = max(1, round(share * item_loss.numel()))
+    labels = torch.zeros_like(item_loss)
+    labels[torch.argsort(item_loss.detach())[:k]] = 1.0
+    return labels
+
+
 def percentile_joint(item_loss: torch.Tensor, logit: torch.Tensor, delta: float, beta: float,
-                     warm_up: bool = False) -> torch.Tensor:
-    """mean(C1 * L) + beta * max(0, delta - mean(C1)); warm-up: C1 = 1 for all items."""
-    c1 = torch.ones_like(item_loss) if warm_up else qualified_indicator(logit)
-    return (c1 * item_loss).mean() + beta * torch.relu(delta - c1.mean())
+                     warm_up: bool = False, gamma: float = 0.0) -> torch.Tensor:
+    """mean(C1 * L) + beta * max(0, delta - mean(C1)) [+ gamma * CE against C3]; warm-up: C1 = 1, no CE."""
+    if warm_up:
+        return item_loss.mean() + 0.0 * logit.sum()  # classifier idle, but in the graph (Horovod)
+    c1 = qualified_indicator(logit)
+    total = (c1 * item_loss).mean() + beta * torch.relu(delta - c1.mean())
+    if gamma:
+        total = total + gamma * weighted_cross_entropy(logit, lowest_share(item_loss, delta))
+    return total
 
 
 def threshold_joint(item_loss: torch.Tensor, logit: torch.Tensor, eps: float, gamma: float,

@@ -20,8 +20,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from models.price_net import QUALIFIED_AT
-
 MU, NU = 1.2, 1 / 1.2
 SELLER_GAIN_METRICS = ("SMLE", "SPDMLE", "SPIMLE", "UMLE", "UPDMLE", "UPIMLE")
 REGRESSION_METRICS = ("MALE", "RMSLE", "RMSE", "MAE", "R2")
@@ -123,15 +121,16 @@ def all_metrics(frame: pd.DataFrame, edges: np.ndarray, mu: float = MU, nu: floa
     return out
 
 
-def metrics_by_qualification(frame: pd.DataFrame, edges: np.ndarray, mu: float = MU, nu: float = NU,
-                             threshold: float = QUALIFIED_AT) -> dict[str, dict[str, float]]:
-    """all_metrics on all, positive (score >= threshold) and negative items; `frame` adds `score`.
+def metrics_by_qualification(frame: pd.DataFrame, edges: np.ndarray, mu: float = MU,
+                             nu: float = NU) -> dict[str, dict[str, float]]:
+    """all_metrics on all, positive and negative items; `frame` adds a boolean `positive` column
+    (the model's own decision: its score at its fitted threshold, or a gate it is scored on).
 
-    A frame without `score` (a model with no classifier) has only "all".
+    A frame without `positive` (a model with no classifier) has only "all".
     """
     out = {"all": all_metrics(frame, edges, mu, nu)}
-    if "score" in frame and frame["score"].notna().all():
-        positive = frame["score"].to_numpy(float) >= threshold
+    if "positive" in frame:
+        positive = frame["positive"].to_numpy(bool)
         out["all"]["positive_share"] = float(positive.mean()) if len(frame) else math.nan
         out["positive"] = all_metrics(frame[positive], edges, mu, nu)
         out["negative"] = all_metrics(frame[~positive], edges, mu, nu)

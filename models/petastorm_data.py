@@ -57,6 +57,21 @@ def petastorm_batches(urls: list[str], inputs: ModelInputs, batch_size: int, ran
         reader.join()
 
 
+def collect_arrays(urls: list[str], inputs: ModelInputs, workers: int = 2, limit: int | None = None,
+                   batch_size: int = 1024) -> dict[str, np.ndarray]:
+    """Encoded rows of these files (all shards, one pass, at most about `limit`) as numpy arrays."""
+    parts, rows = [], 0
+    with petastorm_batches(urls, inputs, batch_size, workers=workers, loop=False) as batches:
+        for batch in batches:
+            parts.append({k: v.numpy() for k, v in batch.items()})
+            rows += len(parts[-1]["image"])
+            if limit is not None and rows >= limit:
+                break
+    if not parts:
+        raise ValueError(f"no rows in {len(urls)} file(s)")
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
 def in_memory_batches(arrays: dict[str, np.ndarray], batch_size: int, seed: int = 0) -> Iterator[dict]:
     """The same batches from arrays already in memory (benchmark baseline, notebooks)."""
     import torch

@@ -1,8 +1,9 @@
 """Image encoder variant (b): multiple single-task CNNs, pre-trained, then frozen feature extractors.
 
-Each SingleTaskCNN learns one seller-entered field from the photo (brand, category,
-condition). Those fields are noisy and often empty, so each task trains only on the rows
-that have its label (MISSING_LABEL elsewhere). The CNNs share nothing, so training them
+Each SingleTaskCNN learns one form field from the photo (brand, category, condition; the
+brand a text names wins over the form's: ModelInputs.photo_targets). Those labels are noisy
+and often empty, so each task trains only on the rows that have its label (id 0, "missing",
+elsewhere). The CNNs share nothing, so training them
 with one summed loss is the same as training them one by one, in a single pass over the
 data. Afterwards the regressor's and the classifier's encoders get copies of the same
 pre-trained weights (equal values, separate parameters) and stay frozen: their
@@ -18,7 +19,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from models.distributed import Single
-from models.inputs import MISSING_LABEL
+from models.inputs import FORM_FIELDS
 from models.price_net import MultiTaskVisualEncoder, PriceSuggester
 from models.train import Batch, to_device
 
@@ -34,8 +35,8 @@ def task_losses(encoder: MultiTaskVisualEncoder, batch: Batch) -> dict[str, tupl
     """task -> (summed cross-entropy over labelled rows, labelled rows, correct predictions)."""
     out = {}
     for task, net in encoder.tasks.items():
-        labels = batch[f"task_{task}"]
-        known = labels != MISSING_LABEL
+        labels = batch.get("photo_targets", batch["form"])[:, FORM_FIELDS.index(task)]
+        known = labels != 0
         logits = net(batch["image"][known])
         loss = F.cross_entropy(logits, labels[known], reduction="sum") if known.any() else logits.sum() * 0.0
         out[task] = (loss, int(known.sum()), int((logits.argmax(1) == labels[known]).sum()))
@@ -54,7 +55,7 @@ def pretrain_visual(cfg: PretrainConfig, encoder: MultiTaskVisualEncoder, batche
     for epoch in range(cfg.epochs):
         sums = torch.zeros(3 * len(tasks), dtype=torch.float64)  # per task: loss sum, rows, correct
         bar = tqdm(range(steps_per_epoch), desc=f"pre-train visual {epoch + 1}/{cfg.epochs}",
-                   disable=ctx.rank != 0, leave=False)
+                   disable=None if ctx.rank == 0 else True, leave=False)  # None: quiet off a terminal
         for _ in bar:
             per_task = task_losses(encoder, to_device(next(batches), device))
             # mean over each task's labelled rows, so a sparse label does not train weaker

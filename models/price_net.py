@@ -3,22 +3,31 @@
 PriceSuggester holds two networks of the same architecture and no shared parameters:
   regressor   -> suggested log price
   classifier  -> logit of "this listing is qualified for a price suggestion"
-Each network (PriceNet) encodes the photo (CNN) and the text (token embedding), fuses them
-with attention (a dense layer over [visual; text] gives two softmax weights, each modality
-is scaled by its weight) or plain concatenation, appends the statistical features and ends
-in an MLP. Pure torch: no I/O, no distributed code.
+Each network (PriceNet) reads four inputs:
+  photo   a CNN (conv-BatchNorm-ReLU blocks, global average and max pooling)
+  text    word ids (and optionally hashed bigram ids), one embedding table, mean and max pooling
+  fields  the form's category, brand and condition (id 0 = missing or unseen), embedded, and
+          the photo heads' reading of the same three fields in the same embedding space
+  stats   the statistical features (standardised values and missing flags)
+Photo and text are projected to the same width and layer-normalised, then fused by attention:
+a dense layer over [visual; text] gives two softmax weights and each modality is scaled by its
+weight (times 2, so that the zero-initialised scorer starts from the identity). In training,
+modality dropout hides one of the two from some items, so neither can be ignored. The fused
+modalities, fields and statistics feed an MLP with two outputs: the network's value (log price
+or logit) and an auxiliary log list price. Auxiliary heads read the form fields from the photo
+alone (the published multiple single-task visual features, as losses). Pure torch: no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-# A listing is qualified for a price suggestion when the classifier's probability reaches this
-# (the paper's C1 = 1[p >= 0.5]): the training constraint, scoring and the evaluation's
-# "positive" items all mean the same thing by it.
+# The paper's C1 = 1[p >= 0.5]: what "qualified" means inside the training constraint. Scoring
+# and the evaluation use the model's own `qualification_threshold`, fitted on validation after
+# training so that the share of qualified listings matches delta.
 QUALIFIED_AT = 0.5
 
 
@@ -26,157 +35,279 @@ QUALIFIED_AT = 0.5
 class PriceModelConfig:
     image_size: int = 64
     image_channels: int = 3
-    # (a) "scratch": one CNN trained with the price objective;
-    # (b) "multi_task": CNNs pre-trained on category / brand / condition, features concatenated.
+    # "scratch": one CNN trained with the price objective (plus the auxiliary photo heads);
+    # "multi_task": single-task CNNs pre-trained on the form fields, frozen, features concatenated.
     image_encoder: str = "scratch"
-    multi_task_classes: dict[str, int] = field(default_factory=dict)  # task -> number of classes, for (b)
-    conv_channels: tuple[int, ...] = (16, 32, 48, 64)  # one conv + pool block per entry
-    conv_kernel: int = 3
-    conv_dropout: float = 0.2
-    visual_dim: int = 64
-    vocab_size: int = 5000
-    text_length: int = 32
-    embedding_dim: int = 32
-    text_dim: int = 64
+    conv_channels: tuple[int, ...] = (16, 32, 64, 128)  # one block (stride-2 conv, conv) per entry
+    # a conv at full resolution before the first block (0: none): the brand glyph is ~9 px wide at
+    # 64 px, and a first stride-2 conv leaves ~4 px of it to tell a triangle from a diamond
+    stem_channels: int = 0
+    vocab_size: int = 5000  # word ids (padding and unknown included)
+    bigram_buckets: int = 0  # hashed bigram ids after the word ids (0: words only)
+    text_length: int = 32  # word slots; with bigram_buckets, as many bigram slots follow
+    embedding_dim: int = 64
+    text_pooling: str = "mean"  # mean | sum (with max pooling either way)
+    field_sizes: dict[str, int] = field(default_factory=dict)  # form field -> ids, 0 = missing
+    field_dim: int = 16
     n_stats: int = 30  # statistical features; the input has 2x: values and missing flags
     fusion: str = "attention"  # attention | concat
+    fusion_dim: int = 64  # both modalities are projected to this width before fusion
+    modality_dropout: float = 0.15  # per item, in training: P(photo hidden) = P(text hidden)
     use_image: bool = True
     use_text: bool = True
+    use_fields: bool = True
     use_stats: bool = True
-    hidden: tuple[int, ...] = (128, 64)
-    dropout: float = 0.1
+    photo_heads: bool = True  # auxiliary heads: form fields from the photo alone
+    # the photo heads' reading as inputs too: softmax(photo head) @ the form field's embedding
+    # table, so "the photo shows a Rolex" lands where a typed "Rolex" does (needs photo_heads)
+    photo_fields: bool = True
+    hidden: tuple[int, ...] = (256, 128)
+    dropout: float = 0.2
     # Added to the regressor's output: the train split's mean log sold price. Without it the
     # output starts at 0 and Adam's bounded steps (~lr each) need thousands of steps to
     # climb to typical log prices (~5), while the features only explain what is left.
     log_price_offset: float = 0.0
+    # Scoring: qualified when sigmoid(logit) >= this (fitted on validation, stored with the model).
+    qualification_threshold: float = QUALIFIED_AT
 
     def __post_init__(self) -> None:
         if self.image_encoder not in ("scratch", "multi_task"):
             raise ValueError(f"image_encoder must be scratch|multi_task, got {self.image_encoder!r}")
-        if self.image_encoder == "multi_task" and not self.multi_task_classes:
-            raise ValueError("image_encoder multi_task needs multi_task_classes")
+        if self.image_encoder == "multi_task" and not self.field_sizes:
+            raise ValueError("image_encoder multi_task needs field_sizes (its pre-training tasks)")
         if self.fusion not in ("attention", "concat"):
             raise ValueError(f"fusion must be attention|concat, got {self.fusion!r}")
-        if not (self.use_image or self.use_text or self.use_stats):
+        if not (self.use_image or self.use_text or self.use_fields or self.use_stats):
             raise ValueError("at least one modality must be used")
         if self.image_size % (2 ** len(self.conv_channels)):
             raise ValueError(f"image_size {self.image_size} must be divisible by 2^{len(self.conv_channels)}")
+        if not 0.0 <= self.modality_dropout < 0.5:
+            raise ValueError(f"modality_dropout must be in [0, 0.5), got {self.modality_dropout}")
+        self.conv_channels = tuple(self.conv_channels)
+        self.hidden = tuple(self.hidden)
+
+    @property
+    def fused(self) -> bool:
+        """Photo and text both present: the attention (or concat) fusion applies."""
+        return self.use_image and self.use_text
+
+
+@dataclass
+class NetOutput:
+    value: torch.Tensor  # [B] log price (regressor, before the offset) or qualification logit
+    list_value: torch.Tensor  # [B] auxiliary: log list price (before the offset)
+    modality_weights: torch.Tensor | None  # [B, 2] (photo, text) with attention fusion
+    photo_logits: dict[str, torch.Tensor]  # auxiliary: form field -> [B, ids] from the photo alone
+
+
+@dataclass
+class Encoded:
+    visual: torch.Tensor | None  # [B, fusion_dim]
+    text: torch.Tensor | None  # [B, fusion_dim]
+    rest: torch.Tensor | None  # [B, ...] form-field embeddings and statistics
+    photo_logits: dict[str, torch.Tensor]
 
 
 class PriceSuggester(nn.Module):
-    """Regressor and classifier, trained jointly, sharing nothing."""
+    """Regressor and classifier, trained jointly, sharing nothing.
+
+    Buffers `reference_visual` / `reference_text` [categories, fusion_dim]: the classifier's
+    mean photo and text embeddings of qualified validation listings per category (set after
+    training by models.qualification). `qualification_counterfactuals` replaces a listing's
+    photo or text embedding with its category's reference: how qualified would it be with a
+    typical photo, or a typical text? That is what the reasons for "not qualified" stand on.
+    """
 
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
         self.cfg = cfg
         self.regressor = PriceNet(cfg)
         self.classifier = PriceNet(cfg)
+        n_categories = cfg.field_sizes.get("category", 0)
+        self.register_buffer("reference_visual", torch.zeros(n_categories, cfg.fusion_dim))
+        self.register_buffer("reference_text", torch.zeros(n_categories, cfg.fusion_dim))
 
-    def forward(self, image: torch.Tensor, tokens: torch.Tensor, stats: torch.Tensor):
+    def forward(self, image, tokens, stats, fields) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (suggested log price [B], qualification logit [B])."""
-        qualification_logit, _ = self.classifier(image, tokens, stats)
-        return self.log_price(image, tokens, stats), qualification_logit
+        regressor, classifier = self.outputs(image, tokens, stats, fields)
+        return regressor.value + self.cfg.log_price_offset, classifier.value
 
-    def log_price(self, image: torch.Tensor, tokens: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+    def outputs(self, image, tokens, stats, fields) -> tuple[NetOutput, NetOutput]:
+        """Both networks' full outputs (auxiliary ones included), for the training losses."""
+        return self.regressor(image, tokens, stats, fields), self.classifier(image, tokens, stats, fields)
+
+    def log_price(self, image, tokens, stats, fields) -> torch.Tensor:
         """The regressor alone: suggested log price [B]."""
-        output, _ = self.regressor(image, tokens, stats)
-        return output + self.cfg.log_price_offset
+        return self.regressor(image, tokens, stats, fields).value + self.cfg.log_price_offset
+
+    def category_ids(self, fields: torch.Tensor) -> torch.Tensor:
+        return fields[:, sorted(self.cfg.field_sizes).index("category")]
+
+    def qualification_counterfactuals(self, image, tokens, stats, fields):
+        """(logit, logit with the category's typical photo, logit with its typical text), each [B].
+
+        Without photo and text both (an ablation) or without categories, the counterfactuals
+        equal the logit: nothing to swap.
+        """
+        encoded = self.classifier.encode(image, tokens, stats, fields)
+        logit = self.classifier.decide(encoded).value
+        if not self.cfg.fused or not len(self.reference_visual):
+            return logit, logit, logit
+        category = self.category_ids(fields)
+        typical_photo = self.classifier.decide(replace(encoded, visual=self.reference_visual[category])).value
+        typical_text = self.classifier.decide(replace(encoded, text=self.reference_text[category])).value
+        return logit, typical_photo, typical_text
 
 
 class PriceNet(nn.Module):
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
         self.cfg = cfg
+        d = cfg.fusion_dim
+        in_dim = 0
+        photo_fields = (cfg.use_image and cfg.photo_heads and cfg.photo_fields and cfg.image_encoder == "scratch"
+                        and cfg.use_fields and bool(cfg.field_sizes))
         if cfg.use_image:
-            self.visual = (ImageCNN(cfg) if cfg.image_encoder == "scratch"
-                           else MultiTaskVisualEncoder(cfg))
+            self.visual = ImageCNN(cfg) if cfg.image_encoder == "scratch" else MultiTaskVisualEncoder(cfg)
+            self.visual_proj = nn.Sequential(nn.Linear(self.visual.out_dim, d), nn.LayerNorm(d))
+            in_dim += d
+            if cfg.photo_heads and cfg.image_encoder == "scratch":
+                self.photo_heads = nn.ModuleDict({name: nn.Linear(self.visual.out_dim, n)
+                                                  for name, n in sorted(cfg.field_sizes.items())})
         if cfg.use_text:
             self.text = TextEncoder(cfg)
-        visual_dim = self.visual.out_dim if cfg.use_image else 0
-        text_dim = cfg.text_dim if cfg.use_text else 0
-        self.attention = (ModalityAttention(visual_dim, text_dim)
-                          if cfg.fusion == "attention" and cfg.use_image and cfg.use_text else None)
-        in_dim = visual_dim + text_dim + (2 * cfg.n_stats if cfg.use_stats else 0)
+            self.text_proj = nn.Sequential(nn.Linear(self.text.out_dim, d), nn.LayerNorm(d))
+            in_dim += d
+        self.attention = ModalityAttention(d) if cfg.fusion == "attention" and cfg.fused else None
+        if cfg.use_fields and cfg.field_sizes:
+            self.fields = FieldEncoder(cfg.field_sizes, cfg.field_dim)
+            in_dim += self.fields.out_dim * (2 if photo_fields else 1)
+        if cfg.use_stats:
+            in_dim += 2 * cfg.n_stats
         layers: list[nn.Module] = []
         for width in cfg.hidden:
             layers += [nn.Linear(in_dim, width), nn.ReLU(), nn.Dropout(cfg.dropout)]
             in_dim = width
-        layers.append(nn.Linear(in_dim, 1))
+        layers.append(nn.Linear(in_dim, 2))  # value, auxiliary list price
         self.head = nn.Sequential(*layers)
 
-    def forward(self, image, tokens, stats):
-        """-> (output [B], modality weights [B, 2] or None)."""
-        parts, weights = [], None
-        visual = self.visual(image) if self.cfg.use_image else None
-        text = self.text(tokens) if self.cfg.use_text else None
+    def forward(self, image, tokens, stats, fields) -> NetOutput:
+        return self.decide(self.encode(image, tokens, stats, fields))
+
+    def encode(self, image, tokens, stats, fields) -> Encoded:
+        """Each input on its own: photo and text projected to the fusion width, the rest as it is."""
+        visual = text = None
+        photo_logits = {}
+        if self.cfg.use_image:
+            features = self.visual(image)
+            if hasattr(self, "photo_heads"):
+                photo_logits = {name: head(features) for name, head in self.photo_heads.items()}
+            visual = self.visual_proj(features)
+        if self.cfg.use_text:
+            text = self.text_proj(self.text(tokens))
+        rest = [self.fields(fields)] if hasattr(self, "fields") else []
+        if photo_logits and self.cfg.photo_fields and hasattr(self, "fields"):
+            rest.append(self.fields.expected(photo_logits))
+        if self.cfg.use_stats:
+            rest.append(stats)
+        return Encoded(visual, text, torch.cat(rest, dim=1) if rest else None, photo_logits)
+
+    def decide(self, encoded: Encoded) -> NetOutput:
+        """Fusion and head: the part a counterfactual (another photo's or text's embedding) reruns."""
+        visual, text, weights = encoded.visual, encoded.text, None
+        if self.cfg.fused:
+            visual, text = modality_dropout(visual, text, self.cfg.modality_dropout, self.training)
         if self.attention is not None:
             visual, text, weights = self.attention(visual, text)
-        parts += [p for p in (visual, text) if p is not None]
-        if self.cfg.use_stats:
-            parts.append(stats)
-        return self.head(torch.cat(parts, dim=1)).squeeze(1), weights
+        parts = [p for p in (visual, text, encoded.rest) if p is not None]
+        out = self.head(torch.cat(parts, dim=1))
+        return NetOutput(out[:, 0], out[:, 1], weights, encoded.photo_logits)
+
+
+def modality_dropout(visual, text, p: float, training: bool):
+    """In training, hide the photo from a share p of items and the text from another p (never both)."""
+    if not training or p == 0.0:
+        return visual, text
+    u = torch.rand(visual.shape[0], 1, device=visual.device)
+    return visual * (u >= p).to(visual.dtype), text * ((u < p) | (u >= 2 * p)).to(text.dtype)
 
 
 class ModalityAttention(nn.Module):
-    """Dense layer over [visual; text] -> 2 weights -> softmax -> each modality scaled."""
+    """Dense layer over [visual; text] -> 2 weights -> softmax -> each modality scaled by 2 x its weight.
 
-    def __init__(self, visual_dim: int, text_dim: int):
+    The scorer starts at zero: equal weights, and the factor 2 makes that the identity, so
+    training starts from plain concatenation and moves the weights only where it pays.
+    """
+
+    def __init__(self, dim: int):
         super().__init__()
-        self.score = nn.Linear(visual_dim + text_dim, 2)
+        self.score = nn.Linear(2 * dim, 2)
+        nn.init.zeros_(self.score.weight)
+        nn.init.zeros_(self.score.bias)
 
     def forward(self, visual, text):
         weights = F.softmax(self.score(torch.cat([visual, text], dim=1)), dim=1)
-        return visual * weights[:, :1], text * weights[:, 1:], weights
+        return 2 * visual * weights[:, :1], 2 * text * weights[:, 1:], weights
 
 
 class ImageCNN(nn.Module):
-    """Compact from-scratch CNN: conv-ReLU-maxpool blocks, dropout, Glorot init."""
+    """Blocks of conv3x3 stride 2 + conv3x3, each with BatchNorm and ReLU; global average and max pooling.
+
+    An optional stem conv reads the full resolution first; then strided convolutions halve the
+    side where max-pooling would (a quarter of the pooled variant's CPU time at this size,
+    measured), and the second conv of each block sees the finer detail again. The input goes
+    in channels-last (oneDNN's fast path on CPUs, tensor cores' on GPUs). Average pooling says
+    how much of the frame shows a pattern (the item's shape, wear all over it); max pooling
+    whether a small one is there at all (a brand mark, a stain).
+    """
 
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
         blocks: list[nn.Module] = []
         in_ch = cfg.image_channels
+        if cfg.stem_channels:
+            blocks += conv_bn_relu(in_ch, cfg.stem_channels, stride=1)
+            in_ch = cfg.stem_channels
         for out_ch in cfg.conv_channels:
-            blocks += [nn.Conv2d(in_ch, out_ch, cfg.conv_kernel, padding=cfg.conv_kernel // 2),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            blocks += [*conv_bn_relu(in_ch, out_ch, stride=2), *conv_bn_relu(out_ch, out_ch, stride=1)]
             in_ch = out_ch
-        self.features = nn.Sequential(*blocks)
-        side = cfg.image_size // 2 ** len(cfg.conv_channels)
-        self.project = nn.Sequential(nn.Flatten(), nn.Dropout(cfg.conv_dropout),
-                                     nn.Linear(in_ch * side * side, cfg.visual_dim), nn.ReLU())
-        self.out_dim = cfg.visual_dim
-        for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.xavier_uniform_(module.weight)
-                nn.init.zeros_(module.bias)
+        self.features = nn.Sequential(*blocks)  # weights stay contiguous: Horovod allreduces only those
+        self.out_dim = 2 * in_ch
 
     def forward(self, image):
-        return self.project(self.features(image))
+        maps = self.features(image.contiguous(memory_format=torch.channels_last))
+        return torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
+
+
+def conv_bn_relu(in_ch: int, out_ch: int, stride: int) -> list[nn.Module]:
+    conv = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+    nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+    return [conv, nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
 
 
 class SingleTaskCNN(nn.Module):
-    """An ImageCNN with a classification head: pre-trained on one seller-entered field."""
+    """An ImageCNN with a classification head: pre-trained on one form field."""
 
     def __init__(self, cfg: PriceModelConfig, n_classes: int):
         super().__init__()
         self.backbone = ImageCNN(cfg)
-        self.head = nn.Linear(cfg.visual_dim, n_classes)
+        self.head = nn.Linear(self.backbone.out_dim, n_classes)
 
     def forward(self, image):
         return self.head(self.backbone(image))
 
 
 class MultiTaskVisualEncoder(nn.Module):
-    """Variant (b): penultimate features of single-task CNNs, concatenated.
+    """Variant (b): pooled features of single-task CNNs (one per form field), concatenated.
 
     Pre-trained on their own tasks (models.pretrain), then frozen: no gradients, and always
-    in eval mode so dropout does not perturb the features while the price networks train.
+    in eval mode so BatchNorm statistics stay those of pre-training.
     """
 
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
-        self.tasks = nn.ModuleDict({task: SingleTaskCNN(cfg, n) for task, n in sorted(cfg.multi_task_classes.items())})
-        self.out_dim = cfg.visual_dim * len(self.tasks)
+        self.tasks = nn.ModuleDict({task: SingleTaskCNN(cfg, n) for task, n in sorted(cfg.field_sizes.items())})
+        self.out_dim = sum(net.backbone.out_dim for net in self.tasks.values())
         self.frozen = False
 
     def freeze(self) -> None:
@@ -192,16 +323,37 @@ class MultiTaskVisualEncoder(nn.Module):
 
 
 class TextEncoder(nn.Module):
-    """Token ids (0 = padding) -> learned embedding -> masked mean and max pooling -> dense."""
+    """Unigram and hashed bigram ids (0 = padding) -> one embedding table -> mean and max pooling.
+
+    An empty text pools to zeros. Bigrams carry what single words cannot ("max mara", "like
+    new", "not working"); hashing them keeps the table's size fixed whatever the corpus.
+    """
 
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
-        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embedding_dim, padding_idx=0)
-        self.project = nn.Sequential(nn.Linear(2 * cfg.embedding_dim, cfg.text_dim), nn.ReLU())
+        self.embedding = nn.Embedding(cfg.vocab_size + cfg.bigram_buckets, cfg.embedding_dim, padding_idx=0)
+        self.pooling = cfg.text_pooling
+        self.out_dim = 2 * cfg.embedding_dim
 
     def forward(self, tokens):
-        mask = (tokens != 0).unsqueeze(-1).float()
-        embedded = self.embedding(tokens) * mask
-        mean = embedded.sum(1) / mask.sum(1).clamp(min=1.0)
-        maxed = embedded.masked_fill(mask == 0, -1e4).amax(1) * (mask.sum(1) > 0).float()  # empty text -> 0
-        return self.project(torch.cat([mean, maxed], dim=1))
+        weight = self.embedding.weight
+        return torch.cat([F.embedding_bag(tokens, weight, mode=self.pooling, padding_idx=0),
+                          F.embedding_bag(tokens, weight, mode="max", padding_idx=0)], dim=1)
+
+
+class FieldEncoder(nn.Module):
+    """Form fields (ids, 0 = missing or unseen in training) -> concatenated embeddings."""
+
+    def __init__(self, sizes: dict[str, int], dim: int):
+        super().__init__()
+        self.names = sorted(sizes)
+        self.embeddings = nn.ModuleList([nn.Embedding(sizes[name], dim) for name in self.names])
+        self.out_dim = dim * len(self.names)
+
+    def forward(self, fields):
+        return torch.cat([emb(fields[:, i]) for i, emb in enumerate(self.embeddings)], dim=1)
+
+    def expected(self, logits: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The embeddings the photo heads' class probabilities point to (same tables, same layout)."""
+        return torch.cat([F.softmax(logits[name], dim=1) @ emb.weight for name, emb in zip(self.names, self.embeddings)],
+                         dim=1)

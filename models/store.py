@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import torch
@@ -104,10 +103,17 @@ class ModelStore:
         self.metadata(version)
         _atomic_write(self.root / "LATEST", lambda tmp: tmp.write_text(version + "\n"))
 
-    def promote(self, version: str, metric: str, tolerance: float, force: bool = False) -> tuple[bool, str]:
-        """Move LATEST to `version` unless its `metric` (lower is better) is worse than LATEST's."""
+    def promote(self, version: str, metric: str, tolerance: float, min_photo_importance: float = 0.0,
+                force: bool = False) -> tuple[bool, str]:
+        """Move LATEST to `version` unless its `metric` (lower is better) is worse than LATEST's, or
+        its photo importance (metadata `diagnostics`) is below `min_photo_importance`."""
         current = self.latest()
-        new_value = self.metadata(version)["validation"][metric]
+        meta = self.metadata(version)
+        new_value = meta["validation"][metric]
+        photo = meta.get("diagnostics", {}).get("photo_importance")
+        if not force and min_photo_importance > 0 and (photo is None or photo < min_photo_importance):
+            return False, (f"photo importance {photo} is below training.min_photo_importance {min_photo_importance:g}: "
+                           "the model does not read the photo")
         if current is None or force:
             self.set_latest(version)
             return True, "forced" if force and current else "first model"
@@ -116,6 +122,3 @@ class ModelStore:
             self.set_latest(version)
             return True, f"{metric} {new_value:.4f} vs {old_value}"
         return False, f"{metric} {new_value:.4f} is worse than latest {current}'s {old_value:.4f}"
-
-    def remove_run(self, run_id: str) -> None:
-        shutil.rmtree(self.root / "runs" / run_id, ignore_errors=True)

@@ -1,11 +1,14 @@
-"""Text to fixed-length token ids: a vocabulary built from the training split only.
+"""Text to fixed-length token ids: a vocabulary of words from the training split, and hashed bigrams.
 
 Ids: 0 = padding, 1 = unknown word; real words from 2 by descending training frequency.
-Title and description are one text. Longer texts keep their first `length` tokens.
+Title and description are one text. Longer texts keep their first `length` tokens. With
+`bigram_buckets`, `length` more slots follow: each pair of neighbouring tokens hashed
+(CRC32, the same on every executor and in every process) into the ids after the words.
 """
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +21,11 @@ TOKEN = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
 
 def tokenize(text: str | None) -> list[str]:
     return TOKEN.findall((text or "").lower())
+
+
+def bigram_id(first: str, second: str, buckets: int) -> int:
+    """A bigram's bucket in [0, buckets): the id is this plus the vocabulary size."""
+    return zlib.crc32(f"{first} {second}".encode()) % buckets
 
 
 @dataclass
@@ -34,13 +42,18 @@ class Vocabulary:
     def size(self) -> int:
         return len(self.words) + 2
 
-    def encode(self, texts: Iterable[str], length: int = 32) -> np.ndarray:
+    def encode(self, texts: Iterable[str], length: int = 32, bigram_buckets: int = 0) -> np.ndarray:
+        """[N, length] word ids, then (with bigram_buckets) [N, length] bigram ids: [N, 2 x length]."""
         index = {w: i + 2 for i, w in enumerate(self.words)}
         texts = list(texts)
-        out = np.full((len(texts), length), PAD, dtype=np.int64)
+        width = 2 * length if bigram_buckets else length
+        out = np.full((len(texts), width), PAD, dtype=np.int64)
         for row, text in enumerate(texts):
-            ids = [index.get(token, UNK) for token in tokenize(text)[:length]]
-            out[row, : len(ids)] = ids
+            tokens = tokenize(text)[:length]
+            out[row, : len(tokens)] = [index.get(token, UNK) for token in tokens]
+            if bigram_buckets:
+                pairs = [self.size + bigram_id(a, b, bigram_buckets) for a, b in zip(tokens, tokens[1:])]
+                out[row, length: length + len(pairs)] = pairs
         return out
 
     def to_dict(self) -> dict:

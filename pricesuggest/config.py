@@ -224,8 +224,13 @@ class TrainingConf:
     model: dict[str, Any]  # checked against models.price_net.PriceModelConfig by the job
     train: dict[str, Any]  # checked against models.train.TrainConfig by the job
     pretrain: dict[str, Any]  # checked against models.pretrain.PretrainConfig by the job
-    task_min_count: int = 5  # a brand/category/condition value needs this many train rows to be a class
+    # a brand/category/condition value needs this many train rows for an id of its own (else: missing)
+    field_min_count: int = 5
     pretrained_visual: str | None = None  # local file of pre-trained single-task CNNs (no download)
+    # promotion gate: the validation item loss must rise at least this much (relative) when photos
+    # are shuffled within category (models.diagnostics); 0 turns the gate off
+    min_photo_importance: float = 0.05
+    diagnostics_rows: int = 20_000  # validation rows read for the threshold, references and diagnostics
 
 
 @dataclass(frozen=True)
@@ -236,9 +241,9 @@ class ScoringConf:
     batch_size: int  # listings per forward pass
     arrow_batch_rows: int  # listings per Arrow batch handed to a Python worker
     commit_retries: int  # re-runs of a MERGE that lost a race with a concurrent writer
+    reason_margin: float
     dark_luminance: float
     blur_sharpness: float
-    text_influence: float
 
     def __post_init__(self) -> None:
         if self.batch_size <= 0 or self.arrow_batch_rows <= 0 or self.max_feature_age_days < 0:
@@ -257,8 +262,9 @@ class EvaluationGrid:
     seeds: list[int]
     deltas: list[float]  # percentile constraint grid
     epsilons: list[float]  # threshold constraint grid
-    ablations: bool  # the ablations at ablation_delta and ablation_eps
+    ablations: bool  # the ablations at ablation_delta (and at ablation_eps when the ε study runs)
     out_of_time_variants: list[str]  # variants also trained on the out-of-time split
+    train: dict[str, Any] = field(default_factory=dict)  # overrides of training.train for this grid's models
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -272,7 +278,6 @@ class EvaluationConf:
     ablation_delta: float
     ablation_eps: float
     out_of_time_days: int  # the out-of-time test split: outcomes known in the last N days
-    train: dict[str, Any]  # overrides of training.train for every evaluation model
     baselines: dict[str, Any]  # checked against models.baselines.BaselineConfig by the job
     report_path: str  # relative paths resolve against the project root
     plots_dir: str

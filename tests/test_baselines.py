@@ -38,3 +38,31 @@ def test_svm_segments_predicts_separable_segments():
     segment, price, params = bl.svm_segments(x, y, x, np.array([1.5, 2.5, 3.5]), cfg)
     assert (segment == np.searchsorted([1.5, 2.5, 3.5], y)).mean() > 0.95
     assert set(np.round(price, 6)) == {1.0, 2.0, 3.0, 4.0} and set(params) == {"C", "gamma"}
+
+
+def listings(n, seed):
+    """Brand words set the price; the form's category adds to it."""
+    rng = np.random.default_rng(seed)
+    brand = rng.choice(["gucci", "uniqlo", "nike"], n)
+    category = rng.choice(["bags", "shoes"], n)
+    y = pd.Series(brand).map({"gucci": 8.0, "uniqlo": 4.0, "nike": 5.0}).to_numpy() + (category == "bags") * 1.0
+    frame = pd.DataFrame({"title": [f"{b} item" for b in brand], "description": "smoke-free home", "category": category,
+                          "brand": None, "condition": "new", "item_type": "bag", "true_brand": brand,
+                          "spec_value": "s", "material": None, "true_condition": "new"})
+    return frame, y + rng.normal(scale=0.05, size=n)
+
+
+def test_tfidf_ridge_learns_price_words_and_form_fields():
+    train, y = listings(300, 0)
+    test, y_test = listings(100, 1)
+    cfg = bl.BaselineConfig(ridge_alpha=0.1)
+    pred = bl.tfidf_ridge(train, np.zeros((300, 2)), y, test, np.zeros((100, 2)), cfg)
+    assert np.abs(pred - y_test).mean() < 0.2
+
+
+def test_observable_floor_reads_the_true_attributes_per_category():
+    train, y = listings(300, 0)
+    test, y_test = listings(100, 1)
+    train["title"] = test["title"] = "no words at all"  # the floor needs none: it reads listing_truth
+    pred = bl.observable_floor(train, y, test, bl.BaselineConfig(floor_alpha=0.1))
+    assert np.abs(pred - y_test).mean() < 0.2

@@ -12,9 +12,8 @@ from tests.pipeline_steps import generate_and_train
 
 TINY_GRID = {"PRICESUGGEST__evaluation__grids__tiny": json.dumps(
                  {"seeds": [0], "deltas": [0.6], "epsilons": [0.15], "ablations": False,
-                  "out_of_time_variants": ["delta=0.6"]}),
+                  "out_of_time_variants": ["delta=0.6"], "train": {"warm_up_epochs": 1, "epochs": 1}}),
              "PRICESUGGEST__evaluation__grid": "tiny",
-             "PRICESUGGEST__evaluation__train": json.dumps({"warm_up_epochs": 1, "epochs": 1}),
              "PRICESUGGEST__evaluation__baselines": json.dumps(
                  {"hog_pca": 8, "cnn_pca": 8, "svm_tune_rows": 60, "svm_fit_rows": 200, "tfidf_features": 50,
                   "gbt_iterations": 20, "svm_c": [1.0, 10.0], "svm_gamma": [0.01, 0.1]})}

@@ -7,10 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from models.inference import (REASON_BLURRY_PHOTO, REASON_DARK_PHOTO, REASON_UNKNOWN_CATEGORY, LoadedModel,
-                              ScoringChecks, not_qualified_reason, photo_quality, score_frame)
+from models.inference import LoadedModel, score_frame
 from models.inputs import ModelInputs
+from models.payload import IncompatibleModel, model_from_payload, model_payload
 from models.price_net import PriceModelConfig, PriceSuggester
+from models.qualification import (REASON_BLURRY_PHOTO, REASON_DARK_PHOTO, REASON_NO_DETAILS, REASON_UNCERTAIN,
+                                  REASON_UNCLEAR_PHOTO, REASON_UNKNOWN_CATEGORY, REASONS, ReasonChecks,
+                                  not_qualified_reasons, photo_quality)
 from models.stats_input import StatsNormalizer
 from models.text import Vocabulary
 
@@ -33,33 +36,56 @@ def test_photo_quality_separates_dark_and_flat_from_sharp():
     assert luminance[1] < 80 <= luminance[0] and sharpness[2] == 0 < 20 < sharpness[0]
 
 
-def test_reasons_first_that_applies_and_none_when_qualified():
-    checks = ScoringChecks()
-    reason = not_qualified_reason(np.array([False, False, False, True]), np.array([False, True, True, True]),
-                                  np.array([10.0, 10.0, 150.0, 10.0]), np.array([0.0, 100.0, 1.0, 0.0]),
-                                  np.array([1.0, 1.0, 1.0, 0.0]), checks)
-    assert list(reason) == [REASON_UNKNOWN_CATEGORY, REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, None]
+def test_reasons_blame_what_a_typical_photo_or_text_would_fix():
+    images = np.stack([p.transpose(2, 0, 1) for p in (SHARP, DARK, FLAT, SHARP, SHARP, SHARP, SHARP)]).astype(np.uint8)
+    score = np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.9])
+    typical_photo = np.array([0.8, 0.8, 0.8, 0.8, 0.3, 0.42, 0.9])  # rows 0-3: a typical photo would qualify
+    typical_text = np.array([0.3, 0.3, 0.3, 0.3, 0.9, 0.40, 0.9])   # row 4: a typical text would
+    known = np.array([False, True, True, True, True, True, True])
+    reasons = not_qualified_reasons(score, typical_photo, typical_text, 0.5, known, images, ReasonChecks(margin=0.15))
+    assert list(reasons) == [REASON_UNKNOWN_CATEGORY, REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_UNCLEAR_PHOTO,
+                             REASON_NO_DETAILS, REASON_UNCERTAIN,  # row 5: neither gain reaches the margin
+                             None]
+    assert not any("add photos" in r for r in REASONS)  # a listing has one photo: never ask for more
 
 
 @pytest.fixture()
 def loaded():
     torch.manual_seed(0)
-    cfg = PriceModelConfig(image_size=16, conv_channels=(4, 8), visual_dim=8, vocab_size=12, embedding_dim=4,
-                           text_dim=4, n_stats=1, hidden=(8,), log_price_offset=5.0)
+    cfg = PriceModelConfig(image_size=16, conv_channels=(4, 8), vocab_size=5, bigram_buckets=8, text_length=4,
+                           embedding_dim=4, field_sizes={"brand": 2, "category": 3, "condition": 2}, field_dim=2,
+                           fusion_dim=4, n_stats=1, hidden=(8,), log_price_offset=5.0)
     model = PriceSuggester(cfg).eval()
-    inputs = ModelInputs(Vocabulary(["nike", "red", "shoes"]), StatsNormalizer(["stat"], [0.0], [1.0]), 16, 32)
+    inputs = ModelInputs(Vocabulary(["nike", "red", "shoes"]), StatsNormalizer(["stat"], [0.0], [1.0]), 16, 4, 8,
+                         {"brand": ["nike"], "category": ["phones", "shoes"], "condition": ["new"]})
     return LoadedModel("v-test", model, inputs, torch.device("cpu"), 1.2)
 
 
 def test_score_frame_one_row_per_listing_with_band_and_gate(loaded):
     frame = pd.DataFrame({"listing_id": [1, 2, 3], "image": [png(SHARP), png(DARK), None],
                           "title": ["nike shoes", "red", None], "description": ["", None, "x"],
-                          "stat": [1.0, None, 2.0], "known": [True, True, False]})
-    out = score_frame(frame, loaded, ScoringChecks(), batch_size=2, category_known_column="known")
+                          "brand": ["nike", None, "unseen"], "category": ["shoes", "phones", "boats"],
+                          "condition": [None, "new", "new"], "stat": [1.0, None, 2.0], "known": [True, True, False]})
+    out = score_frame(frame, loaded, ReasonChecks(), batch_size=2, category_known_column="known")
     assert list(out["listing_id"]) == [1, 2, 3] and (out["model_version"] == "v-test").all()
     assert np.allclose(out["price_high"] / out["price_low"], 1.2, rtol=1e-3)
     assert not out.loc[2, "qualified"] and out.loc[2, "not_qualified_reason"] == REASON_UNKNOWN_CATEGORY
     assert (out["qualified"] == out["not_qualified_reason"].isna()).all()
+    # the gate is the model's fitted threshold, not 0.5
+    loaded.model.cfg.qualification_threshold = float(out["qualification_score"].max()) + 1e-6
+    assert not score_frame(frame, loaded, ReasonChecks(), 2, "known")["qualified"].any()
+    loaded.model.cfg.qualification_threshold = 0.0
+    assert list(score_frame(frame, loaded, ReasonChecks(), 2, "known")["qualified"]) == [True, True, False]
     # batching does not change the answer
-    again = score_frame(frame, loaded, ScoringChecks(), batch_size=3, category_known_column="known")
-    pd.testing.assert_frame_equal(out, again)
+    pd.testing.assert_frame_equal(score_frame(frame, loaded, ReasonChecks(), batch_size=2, category_known_column="known"),
+                                  score_frame(frame, loaded, ReasonChecks(), batch_size=3, category_known_column="known"))
+
+
+def test_payload_round_trip_and_an_old_format_is_named(loaded):
+    payload = model_payload(loaded.model, {"mu": 1.2}, loaded.inputs, {"version": 3}, "v-test", "abc")
+    restored = model_from_payload(payload)
+    assert all(torch.equal(v, restored.state_dict()[k]) for k, v in loaded.model.state_dict().items())
+    assert ModelInputs.from_dict(payload["inputs"]) == loaded.inputs
+    old = {k: v for k, v in payload.items() if k != "format"}  # saved before payload formats existed
+    with pytest.raises(IncompatibleModel, match="payload format 1.*format 2"):
+        model_from_payload(old)

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from models.losses import (mse_sold, percentile_joint, qualified_indicator, seller_gain, threshold_joint,
+from models.losses import (lowest_share, mse_sold, percentile_joint, qualified_indicator, seller_gain,
+                           threshold_joint,
                            weighted_cross_entropy)
 
 LOG_MU = math.log(1.2)
@@ -84,3 +85,21 @@ def test_threshold_joint_value():
     expected_ce = weighted_cross_entropy(logit, t(1, 0)).item()
     got = threshold_joint(item, logit, eps=0.15, gamma=0.5).item()
     assert got == pytest.approx((0.05 + 0.3) / 2 + 0.5 * expected_ce)
+
+
+def test_lowest_share_marks_the_delta_lowest_losses():
+    assert lowest_share(t(0.5, 0.1, 0.9, 0.3, 0.7), 0.6).tolist() == [1.0, 1.0, 0.0, 1.0, 0.0]
+    assert lowest_share(t(0.5, 0.1), 0.0).tolist() == [0.0, 1.0]  # at least one
+
+
+def test_percentile_gamma_trains_the_classifier_towards_the_lowest_losses():
+    logit = torch.zeros(4, requires_grad=True)
+    item = t(0.1, 2.0, 0.2, 3.0)
+    paper = percentile_joint(item, logit, delta=0.5, beta=0.0)
+    supervised = percentile_joint(item, logit, delta=0.5, beta=0.0, gamma=1.0)
+    assert supervised.item() == pytest.approx(paper.item() + math.log(2))  # CE at p = 0.5, balanced classes
+    supervised.backward()
+    assert logit.grad[0] < 0 and logit.grad[2] < 0 and logit.grad[1] > 0 and logit.grad[3] > 0
+    logit.grad = None
+    percentile_joint(item, logit, delta=0.5, beta=0.0, warm_up=True, gamma=1.0).backward()
+    assert torch.equal(logit.grad, torch.zeros(4))  # warm-up: the classifier is idle

@@ -68,10 +68,10 @@ def test_price_segments_and_macro_scores():
     assert out["segment_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
 
 
-def test_metrics_by_qualification_splits_at_half():
+def test_metrics_by_qualification_splits_on_the_models_decision():
     frame = pd.DataFrame({"pred": [5.0, 5.0, 4.0, 7.0], "is_sold": [1, 1, 1, 0],
                           "log_sold": [5.0, 5.5, 5.0, np.nan], "log_list": [5.2, 5.7, 5.3, 6.0],
-                          "score": [0.9, 0.5, 0.2, 0.1]})
+                          "positive": [True, True, False, False]})
     out = metrics.metrics_by_qualification(frame, np.array([4.5, 5.0, 5.5]))
     assert out["all"]["positive_share"] == 0.5
     assert out["positive"]["items"] == 2 and out["negative"]["items"] == 2

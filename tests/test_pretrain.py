@@ -1,17 +1,18 @@
-"""Image encoder variant (b): single-task CNNs pre-trained on seller-entered fields, then frozen."""
+"""Image encoder variant (b): single-task CNNs pre-trained on the form fields, then frozen."""
 import numpy as np
 import torch
 
 from models.distributed import Single
-from models.inputs import MISSING_LABEL
 from models.petastorm_data import in_memory_batches
 from models.pretrain import PretrainConfig, install_pretrained, pretrain_visual, task_losses
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.train import TrainConfig, fit
 
-CFG = PriceModelConfig(image_size=16, conv_channels=(4, 8), visual_dim=8, vocab_size=30, embedding_dim=8, text_dim=8,
-                       n_stats=1, hidden=(8,), conv_dropout=0.0, image_encoder="multi_task",
-                       multi_task_classes={"brand": 2, "condition": 3})
+CFG = PriceModelConfig(image_size=16, conv_channels=(4, 8), stem_channels=0, vocab_size=30, bigram_buckets=0,
+                       text_length=8, embedding_dim=8, fusion_dim=8, n_stats=1, hidden=(8,), field_dim=2,
+                       image_encoder="multi_task", field_sizes={"brand": 3, "category": 2, "condition": 4},
+                       modality_dropout=0.0)
+BRAND, CATEGORY, CONDITION = 0, 1, 2  # columns of `fields` (sorted form-field names)
 N = 256
 
 
@@ -25,9 +26,9 @@ def labelled_photos(seed=0):
     image[brand == 1, :, :, 8:] += 150
     image += (30 * condition)[:, None, None, None].astype(np.uint8)
     missing = rng.random(N) < 0.4
-    return {"image": image, "task_brand": np.where(missing, MISSING_LABEL, brand),
-            "task_condition": np.where(rng.random(N) < 0.5, MISSING_LABEL, condition),
-            "tokens": np.zeros((N, 32), np.int64), "stats": np.zeros((N, 2), np.float32),
+    fields = np.stack([np.where(missing, 0, brand + 1), np.ones(N, np.int64),  # id 0: missing
+                       np.where(rng.random(N) < 0.5, 0, condition + 1)], axis=1)
+    return {"image": image, "form": fields, "tokens": np.zeros((N, 8), np.int64), "stats": np.zeros((N, 2), np.float32),
             "is_sold": np.ones(N, np.float32), "log_sold": np.full(N, 3.0, np.float32),
             "log_list": np.full(N, 3.2, np.float32)}
 
@@ -37,10 +38,10 @@ def test_rows_without_a_label_do_not_train_that_task():
     model = PriceSuggester(CFG)
     batch = {k: torch.from_numpy(v) for k, v in labelled_photos().items()}
     batch["image"] = batch["image"].float() / 255
-    batch["task_condition"][:] = MISSING_LABEL
+    batch["form"][:, CONDITION] = 0
     losses = task_losses(model.regressor.visual, batch)
     assert losses["condition"][1] == 0 and losses["condition"][0].item() == 0.0
-    assert losses["brand"][1] == int((batch["task_brand"] != MISSING_LABEL).sum())
+    assert losses["brand"][1] == int((batch["form"][:, BRAND] != 0).sum())
 
 
 def test_pretraining_learns_each_task_from_its_labelled_rows():
@@ -61,10 +62,11 @@ def test_installed_encoders_are_equal_copies_and_stay_frozen_while_the_price_net
     install_pretrained(model, state)
     assert model.regressor.visual is not model.classifier.visual  # no shared parameters, equal values
     head_before = model.regressor.head[0].weight.clone()
-    fit(TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=2, lr=1e-2, batch_size=64),
+    fit(TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=2, lr=1e-2, batch_size=64,
+                    augment=False),
         model, in_memory_batches(labelled_photos(), 64), 2, None, 0, Single(), torch.device("cpu"))
     for net in (model.regressor, model.classifier):
-        assert not net.visual.training  # eval mode: no dropout on frozen features
+        assert not net.visual.training  # eval mode: BatchNorm keeps pre-training's statistics
         for key, value in net.visual.state_dict().items():
             assert torch.equal(value, state[key]), key
     assert not torch.equal(head_before, model.regressor.head[0].weight)  # the rest did train

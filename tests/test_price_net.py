@@ -2,39 +2,49 @@ import numpy as np
 import pytest
 import torch
 
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.price_net import ModalityAttention, PriceModelConfig, PriceSuggester, modality_dropout
 from models.stats_input import StatsNormalizer
-from models.text import PAD, UNK, Vocabulary
+from models.text import PAD, UNK, Vocabulary, bigram_id
 
 B = 4
+FIELDS = {"brand": 5, "category": 3, "condition": 4}
+SMALL = dict(image_size=32, conv_channels=(4, 8), vocab_size=50, bigram_buckets=16, text_length=6, embedding_dim=8,
+             field_sizes=FIELDS, field_dim=4, fusion_dim=8, n_stats=3, hidden=(16,))
 
 
 def batch(cfg: PriceModelConfig):
     torch.manual_seed(0)
     image = torch.rand(B, 3, cfg.image_size, cfg.image_size)
-    tokens = torch.randint(0, cfg.vocab_size, (B, cfg.text_length))
+    tokens = torch.randint(0, cfg.vocab_size + cfg.bigram_buckets, (B, 2 * cfg.text_length))
     tokens[0] = 0  # an empty text
     stats = torch.randn(B, 2 * cfg.n_stats)
-    return image, tokens, stats
-
-
-SMALL = dict(image_size=32, conv_channels=(4, 8), visual_dim=8, vocab_size=50, embedding_dim=8, text_dim=8,
-             n_stats=3, hidden=(16,))
+    fields = torch.stack([torch.randint(0, n, (B,)) for _, n in sorted(cfg.field_sizes.items())], dim=1)
+    fields[1] = 0  # every form field missing
+    return image, tokens, stats, fields
 
 
 @pytest.mark.parametrize("variant", [
     {}, {"fusion": "concat"}, {"use_image": False}, {"use_text": False}, {"use_stats": False},
-    {"image_encoder": "multi_task", "multi_task_classes": {"category": 13, "brand": 20, "condition": 5}},
+    {"use_fields": False}, {"image_encoder": "multi_task"},
 ])
 def test_shapes_and_gradients_reach_every_parameter(variant):
     cfg = PriceModelConfig(**{**SMALL, **variant})
-    model = PriceSuggester(cfg)
-    log_price, logit = model(*batch(cfg))
-    assert log_price.shape == logit.shape == (B,)
-    (log_price.sum() + logit.sum()).backward()
+    model = PriceSuggester(cfg).train()
+    regressor, classifier = model.outputs(*batch(cfg))
+    assert regressor.value.shape == classifier.value.shape == regressor.list_value.shape == (B,)
+    aux = sum(v.sum() for v in [*regressor.photo_logits.values(), *classifier.photo_logits.values()])
+    (regressor.value.sum() + regressor.list_value.sum() + classifier.value.sum() + classifier.list_value.sum()
+     + aux).backward()
     unused = {n for n, p in model.named_parameters() if p.grad is None}
     # multi-task classification heads are trained in pre-training, not by the price objective
-    assert {n for n in unused if ".head." not in n or "tasks" not in n} == set()
+    assert {n for n in unused if not (".tasks." in n and ".head." in n)} == set()
+
+
+def test_photo_heads_read_each_form_field_from_the_photo():
+    cfg = PriceModelConfig(**SMALL)
+    out = PriceSuggester(cfg).regressor(*batch(cfg))
+    assert {k: v.shape for k, v in out.photo_logits.items()} == {k: (B, n) for k, n in FIELDS.items()}
+    assert PriceSuggester(PriceModelConfig(**{**SMALL, "photo_heads": False})).regressor(*batch(cfg)).photo_logits == {}
 
 
 def test_regressor_and_classifier_share_no_parameters():
@@ -45,32 +55,70 @@ def test_regressor_and_classifier_share_no_parameters():
     assert not torch.equal(model.regressor.head[0].weight, model.classifier.head[0].weight)
 
 
-def test_attention_weights_are_a_softmax_over_two_modalities():
+def test_attention_starts_from_equal_weights_and_the_identity():
     cfg = PriceModelConfig(**SMALL)
-    model = PriceSuggester(cfg)
-    _, weights = model.regressor(*batch(cfg))
-    assert weights.shape == (B, 2)
-    assert torch.allclose(weights.sum(1), torch.ones(B))
-    _, none = PriceSuggester(PriceModelConfig(**{**SMALL, "fusion": "concat"})).regressor(*batch(cfg))
-    assert none is None
+    model = PriceSuggester(cfg).eval()
+    out = model.regressor(*batch(cfg))
+    assert out.modality_weights.shape == (B, 2)
+    assert torch.allclose(out.modality_weights, torch.full((B, 2), 0.5))
+    visual, text = torch.randn(B, 8), torch.randn(B, 8)
+    v, t, _ = ModalityAttention(8)(visual, text)
+    assert torch.allclose(v, visual) and torch.allclose(t, text)  # 2 x 0.5: the scale a concat model sees
+    assert PriceSuggester(PriceModelConfig(**{**SMALL, "fusion": "concat"})).regressor(*batch(cfg)).modality_weights is None
+
+
+def test_modality_dropout_hides_one_modality_per_item_in_training_only():
+    torch.manual_seed(1)
+    visual, text = torch.ones(2000, 3), torch.ones(2000, 3)
+    v, t = modality_dropout(visual, text, 0.2, training=True)
+    hidden_photo, hidden_text = (v.sum(1) == 0), (t.sum(1) == 0)
+    assert not (hidden_photo & hidden_text).any()  # never both
+    assert 0.15 < hidden_photo.float().mean() < 0.25 and 0.15 < hidden_text.float().mean() < 0.25
+    v, t = modality_dropout(visual, text, 0.2, training=False)
+    assert torch.equal(v, visual) and torch.equal(t, text)
+
+
+def test_counterfactuals_swap_in_the_categorys_reference_embedding():
+    cfg = PriceModelConfig(**SMALL)
+    model = PriceSuggester(cfg).eval()
+    inputs = batch(cfg)
+    logit, typical_photo, typical_text = model.qualification_counterfactuals(*inputs)
+    assert torch.allclose(logit, model(*inputs)[1])
+    encoded = model.classifier.encode(*inputs)
+    model.reference_visual.copy_(torch.randn_like(model.reference_visual))
+    _, typical_photo, typical_text = model.qualification_counterfactuals(*inputs)
+    category = inputs[3][:, sorted(FIELDS).index("category")]
+    expected = model.classifier.decide(type(encoded)(model.reference_visual[category], encoded.text, encoded.rest,
+                                                     encoded.photo_logits)).value
+    assert torch.allclose(typical_photo, expected)
+    expected = model.classifier.decide(type(encoded)(encoded.visual, model.reference_text[category], encoded.rest,
+                                                     encoded.photo_logits)).value
+    assert torch.allclose(typical_text, expected)
+    assert {"reference_visual", "reference_text"} <= set(model.state_dict())  # saved with the weights
 
 
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="fusion"):
         PriceModelConfig(fusion="sum")
     with pytest.raises(ValueError, match="at least one modality"):
-        PriceModelConfig(use_image=False, use_text=False, use_stats=False)
+        PriceModelConfig(use_image=False, use_text=False, use_stats=False, use_fields=False)
     with pytest.raises(ValueError, match="divisible"):
         PriceModelConfig(image_size=60)
+    with pytest.raises(ValueError, match="field_sizes"):
+        PriceModelConfig(image_encoder="multi_task")
 
 
-def test_vocabulary_from_training_texts_pads_truncates_and_marks_unknown():
+def test_vocabulary_from_training_texts_pads_truncates_marks_unknown_and_hashes_bigrams():
     vocab = Vocabulary.build(["red phone 128GB", "red phone", "blue bag"], max_size=10, min_count=2)
     assert vocab.words == ["phone", "red"]
     ids = vocab.encode(["Red PHONE, unseen", ""], length=4)
     assert ids.tolist() == [[3, 2, UNK, PAD], [PAD] * 4]
     long = vocab.encode(["red " * 40], length=32)
     assert long.shape == (1, 32) and (long == 3).all()
+    with_bigrams = vocab.encode(["Red PHONE, unseen"], length=4, bigram_buckets=8)
+    assert with_bigrams.shape == (1, 8) and with_bigrams[0, :4].tolist() == [3, 2, UNK, PAD]
+    assert with_bigrams[0, 4:].tolist() == [vocab.size + bigram_id("red", "phone", 8),
+                                            vocab.size + bigram_id("phone", "unseen", 8), PAD, PAD]
     assert Vocabulary.from_dict(vocab.to_dict()) == vocab
 
 
@@ -83,3 +131,19 @@ def test_stats_normalizer_uses_training_values_and_flags_missing():
     assert out[0, 0] == pytest.approx((np.log1p(100.0) - logs.mean()) / logs.std(), rel=1e-5)
     assert out[0, 1] == 0.0 and out[0, 3] == 1.0 and out[0, 2] == 0.0
     assert StatsNormalizer.from_dict(norm.to_dict()) == norm
+
+
+def test_photo_targets_prefer_the_brand_the_text_names():
+    import pandas as pd
+
+    from models.inputs import ModelInputs
+
+    inputs = ModelInputs(Vocabulary([]), StatsNormalizer([], [], []), 16, 4, 0,
+                         {"brand": ["Louis Vuitton", "Nike"], "category": ["bags"], "condition": ["new"]})
+    frame = pd.DataFrame({"title": ["Louis Vuitton bag", "red bag", "nike shoes", "shoes"],
+                          "description": ["", None, "", "Nikes and more"], "brand": ["Nike", "Nike", None, None],
+                          "category": "bags", "condition": "new"})
+    ids = inputs.field_ids(frame)
+    assert ids[:, 0].tolist() == [2, 2, 0, 0]  # the form as typed
+    # the photo heads learn the named brand over the form's, and from rows whose field is empty
+    assert inputs.photo_targets(frame, ids)[:, 0].tolist() == [1, 2, 2, 0]  # "Nikes" is not "Nike"

@@ -16,7 +16,7 @@ from features.delta_io import current_version, read_table
 from features.feature_repo.store import feast_on, open_store
 from features.scoring import SUGGESTION_COLUMNS, active_listings, scoring_entities
 from jobs import materialize_features, score_listings
-from models.inference import REASON_UNKNOWN_CATEGORY
+from models.qualification import REASON_UNKNOWN_CATEGORY
 from pricesuggest.config import PROJECT_ROOT
 from pricesuggest.faults import CRASH_WHILE_WRITING, FAULT_ENV
 from tests.listing_rows import listing, listings_df, png

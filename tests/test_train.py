@@ -9,11 +9,14 @@ from models.distributed import Single
 from models.petastorm_data import in_memory_batches
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.store import ModelStore
-from models.train import TrainConfig, fit
+from models.train import TrainConfig, ema_update, fit
 
-SMALL = PriceModelConfig(image_size=16, conv_channels=(4, 8), visual_dim=8, vocab_size=30, embedding_dim=8,
-                         text_dim=8, n_stats=2, hidden=(16,), dropout=0.0, conv_dropout=0.0)
+SMALL = PriceModelConfig(image_size=16, conv_channels=(4, 8), stem_channels=0, vocab_size=30, bigram_buckets=0, text_length=8,
+                         embedding_dim=8, field_sizes={"brand": 3, "category": 2, "condition": 3}, field_dim=4,
+                         fusion_dim=8, n_stats=2, hidden=(16,), dropout=0.0, modality_dropout=0.0)
 N = 512
+# the auxiliary losses and augmentation off: these tests check the joint objective itself
+PLAIN = dict(list_weight=0.0, photo_weight=0.0, augment=False, ema_decay=0.0)
 
 
 def toy_data(seed=0):
@@ -26,6 +29,7 @@ def toy_data(seed=0):
         "image": rng.random((N, 3, 16, 16), dtype=np.float32),
         "tokens": rng.integers(0, 30, (N, SMALL.text_length)),
         "stats": np.stack([stat, noisy.astype(np.float32), np.zeros(N), np.zeros(N)], 1).astype(np.float32),
+        "form": np.stack([rng.integers(0, 3, N), rng.integers(0, 2, N), rng.integers(0, 3, N)], 1),
         "is_sold": np.ones(N, np.float32),
         "log_sold": log_price.astype(np.float32),
         "log_list": (log_price + 0.18).astype(np.float32),
@@ -42,16 +46,44 @@ def run(cfg: TrainConfig, **kwargs):
 
 
 def test_training_lowers_the_loss():
-    _, history = run(TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=8, lr=3e-3, batch_size=64))
+    _, history = run(TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=8, lr=3e-3, batch_size=64,
+                                 **PLAIN))
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+
+
+def test_one_cycle_schedule_rises_then_decays():
+    cfg = TrainConfig(lr=1e-2, lr_warm_up_share=0.25)
+    lrs = [cfg.lr_at(step, 100) for step in range(100)]
+    assert lrs[0] == pytest.approx(1e-3) and max(lrs) == pytest.approx(1e-2) and lrs.index(max(lrs)) == 25
+    assert lrs[-1] < 2e-4 and all(a >= b for a, b in zip(lrs[25:], lrs[26:]))
+
+
+def test_early_stopping_keeps_the_best_epoch(monkeypatch):
+    from models import train
+
+    losses = iter([0.9, 0.5, 0.7, 0.8, 0.6, 0.4])  # epochs 1-6: best at 2, then three worse ones
+    real = train.evaluate
+
+    def scripted(cfg, model, batches, steps, ctx, device):
+        out = real(cfg, model, batches, steps, ctx, device)
+        return {**out, "val_item_loss": next(losses)} if steps == 2 else out  # validation only
+
+    kept = []
+    monkeypatch.setattr(train, "evaluate", scripted)
+    cfg = TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=6, patience=3, batch_size=64, **PLAIN)
+    model, history = run(cfg, on_epoch_end=lambda epoch, metrics, state: kept.append(
+        {k: v.clone() for k, v in state["best"]["state_dict"].items()}))
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]  # stopped after 3 epochs without a better one
+    assert history[-1]["best_epoch"] == 2
+    assert all(torch.equal(v, kept[1][k]) for k, v in model.state_dict().items())  # ends at epoch 2's weights
 
 
 @pytest.mark.parametrize("objective", ["mse", "seller_gain"])
 def test_percentile_positive_fraction_moves_with_delta(objective):
     fractions = {}
     for delta in (0.3, 0.8):
-        cfg = TrainConfig(objective=objective, constraint="percentile", delta=delta, beta=10.0, warm_up_epochs=4,
-                          epochs=8, lr_warm_up=3e-3, lr=2e-3, batch_size=128)
+        cfg = TrainConfig(objective=objective, constraint="percentile", delta=delta, beta=10.0, gamma=0.0,
+                          warm_up_epochs=4, epochs=8, lr=3e-3, batch_size=128, patience=99, **PLAIN)
         _, history = run(cfg)
         fractions[delta] = history[-1]["val_positive_fraction"]
     assert fractions[0.8] > fractions[0.3] + 0.2
@@ -60,29 +92,31 @@ def test_percentile_positive_fraction_moves_with_delta(objective):
 
 def test_threshold_constraint_trains_the_classifier():
     cfg = TrainConfig(objective="mse", constraint="threshold", eps=0.15, gamma=1.0, warm_up_epochs=10, epochs=6,
-                      lr_warm_up=5e-3, lr=2.5e-3, batch_size=64)
+                      lr=5e-3, batch_size=64, patience=99, **PLAIN)
     _, history = run(cfg)
-    assert history[9]["val_positive_fraction"] == 0.0  # warm-up: labels come from a still-poor regressor
+    assert history[1]["val_positive_fraction"] == 0.0  # early warm-up: labels come from a still-poor regressor
     assert 0.05 < history[-1]["val_positive_fraction"] < 0.95  # gated stage: some items qualify, not all
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path):
     store = ModelStore(str(tmp_path))
-    cfg = TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=2, lr=1e-3, batch_size=64)
-    model, _ = run(cfg, on_epoch_end=lambda epoch, metrics, opt: store.save_checkpoint(
-        "r1", {"state_dict": model_ref[0].state_dict(), "optimizer_state": opt.state_dict(), "epoch": epoch + 1}))
+    cfg = TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=2, lr=1e-3, batch_size=64, **PLAIN)
+    model, _ = run(cfg, on_epoch_end=lambda epoch, metrics, state: store.save_checkpoint(
+        "r1", {"state_dict": model_ref[0].state_dict(), "epoch": epoch + 1, **state}))
     checkpoint = store.load_checkpoint("r1")
-    assert checkpoint["epoch"] == 2
+    assert checkpoint["epoch"] == 2 and checkpoint["best"]["epoch"] in (1, 2)
     resumed_model = PriceSuggester(SMALL)
     resumed_model.load_state_dict(checkpoint["state_dict"])
-    longer = TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=4, lr=1e-3, batch_size=64)
+    longer = TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=4, lr=1e-3, batch_size=64,
+                         patience=99, **PLAIN)
     data = toy_data()
     steps_before = int(checkpoint["optimizer_state"]["state"][0]["step"])
     assert steps_before == 2 * (N // 64)
+    resume = {k: checkpoint[k] for k in ("optimizer_state", "ema_state", "best")}
     history = fit(longer, resumed_model, in_memory_batches(data, 64), N // 64, None, 0, Single(),
-                  torch.device("cpu"), start_epoch=checkpoint["epoch"], optimizer_state=checkpoint["optimizer_state"])
+                  torch.device("cpu"), start_epoch=checkpoint["epoch"], resume=resume)
     assert [h["epoch"] for h in history] == [3, 4]  # not from epoch 0
-    # Adam's state carried over: its step count went on from 16 to 32 (the loaded state is updated in place)
+    # AdamW's state carried over: its step count went on from 16 to 32 (the loaded state is updated in place)
     assert int(checkpoint["optimizer_state"]["state"][0]["step"]) == 4 * (N // 64)
 
 
@@ -115,4 +149,23 @@ def test_model_store_gate_force_and_rollback(tmp_path):
     assert json.loads((tmp_path / "versions" / "v2" / "metadata.json").read_text())["validation"]["val_item_loss"] == 0.8
     with pytest.raises(KeyError):
         store.set_latest("v9")
+    # the photo gate: a model that ignores the photo never becomes latest, however good its loss
+    store.register("v4", {"w": torch.ones(1)}, {"validation": {"val_item_loss": 0.1},
+                                                 "diagnostics": {"photo_importance": 0.01}})
+    promoted, reason = store.promote("v4", "val_item_loss", 0.0, min_photo_importance=0.05)
+    assert not promoted and "photo importance" in reason and store.latest() == "v1"
+    assert store.promote("v4", "val_item_loss", 0.0, min_photo_importance=0.005)[0]
     assert not list(tmp_path.rglob(".*.tmp-*"))  # no temporary files left behind
+
+
+def test_ema_follows_a_short_run_and_averages_a_long_one():
+    averaged, current = [torch.zeros(3)], [torch.ones(3)]
+    update = ema_update(0.995)
+    update(averaged, current, torch.tensor(1))  # early: decay 2/11, mostly the new weights
+    assert averaged[0][0] == pytest.approx(9 / 11)
+    averaged = [torch.zeros(3)]
+    update(averaged, current, torch.tensor(10_000))  # late: the configured decay
+    assert averaged[0][0] == pytest.approx(0.005)
+    counts = [torch.tensor([3])]
+    update(counts, [torch.tensor([7])], torch.tensor(5))  # integer buffers follow the model
+    assert counts[0].item() == 7

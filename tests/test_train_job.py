@@ -33,6 +33,13 @@ def test_two_horovod_processes_read_own_shards_lower_loss_and_agree(trained):
     payload = store.load(version)
     assert payload["data"]["version"] == meta["training_table"]["version"]
     assert meta["git_commit"] and payload["inputs"]["vocabulary"]["words"]
+    assert payload["format"] == meta["payload_format"] == 2
+    assert set(payload["inputs"]["fields"]) == {"brand", "category", "condition"}
+    # fitted on validation after training, recorded and saved with the model
+    diagnostics = meta["diagnostics"]
+    assert {"photo_importance", "text_importance", "photo_weight_mean", "photo_weight_std"} <= set(diagnostics)
+    assert 0.0 < payload["model_config"]["qualification_threshold"] < 1.0
+    assert 1 <= meta["best_epoch"] <= meta["epochs"]
     assert (store.root / "LATEST").read_text().strip() == version
 
 
@@ -43,10 +50,13 @@ def test_resume_continues_a_crashed_run(trained):
     run_id = store.metadata(store.latest())["run_id"]
     checkpoint = store.load_checkpoint(run_id)
     checkpoint["epoch"] = 1  # as if the run died after its first epoch
+    checkpoint.pop("final")  # ... before rank 0 fitted the threshold and wrote the final checkpoint
     store.save_checkpoint(run_id, checkpoint)
     assert train_price_model.main(["--num-proc", "1", "--resume", run_id, "--no-promote"]) == 0
     meta = json.loads((store.version_dir(run_id.removeprefix("train_price_model-")) / "metadata.json").read_text())
-    assert [h["epoch"] for h in meta["history"]] == [2, 3, 4, 5, 6, 7]  # continued, not restarted
+    epochs = [h["epoch"] for h in meta["history"]]
+    # continued at epoch 2, not restarted; it may stop early, as the kept best epoch came from the whole run
+    assert epochs == list(range(2, epochs[-1] + 1)) and epochs[-1] <= 7
     assert meta["fingerprint"] == checkpoint["data"]["fingerprint"]  # still the run it continued
 
 
@@ -65,12 +75,12 @@ def test_rollback_and_unknown_version(trained, capsys):
 def test_multi_task_encoder_is_pretrained_frozen_and_reusable(trained):
     conf, patch = trained
     store = ModelStore(conf.storage.model_store)
-    patch.setenv("PRICESUGGEST__training__task_min_count", "2")  # tiny data: few rows per brand
+    patch.setenv("PRICESUGGEST__training__field_min_count", "2")  # tiny data: few rows per brand
     assert train_price_model.main(["--num-proc", "2", "--image-encoder", "multi_task", "--no-promote"]) == 0
     version = store.versions()[-1]
     meta = store.metadata(version)
     assert meta["model_config"]["image_encoder"] == "multi_task"
-    assert set(meta["model_config"]["multi_task_classes"]) == {"brand", "category", "condition"}
+    assert set(meta["model_config"]["field_sizes"]) == {"brand", "category", "condition"}
     assert [h["epoch"] for h in meta["pretrain_history"]] == [1, 2]
     assert all(0.0 <= h["category_accuracy"] <= 1.0 for h in meta["pretrain_history"])
     encoder_file = store.visual_encoder_path(meta["run_id"])
@@ -111,3 +121,14 @@ def test_skip_if_trained_is_a_no_op_on_the_same_data_and_conf(trained, capsys):
     out = capsys.readouterr().out
     assert "already trained" in out and "val_item_loss" in out
     assert store.versions() == before  # nothing trained, nothing registered
+
+
+
+def test_the_training_summary_says_loudly_when_the_photo_is_ignored(capsys):
+    diagnostics = {"objective": 0.5, "photo_importance": 0.001, "text_importance": 0.4,
+                   "photo_weight_mean": 0.01, "photo_weight_std": None}
+    train_price_model.print_diagnostics(diagnostics, 0.47, min_photo_importance=0.05)
+    out = capsys.readouterr().out
+    assert "PHOTO IGNORED" in out and "0.0010" in out and "n/a" in out
+    train_price_model.print_diagnostics({**diagnostics, "photo_importance": 0.3}, 0.47, min_photo_importance=0.05)
+    assert "PHOTO IGNORED" not in capsys.readouterr().out

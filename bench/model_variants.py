@@ -1,0 +1,102 @@
+"""One model variant, trained in memory on the demo data: the tool behind the design measurements.
+
+  python bench/model_variants.py                                   # the production default, MSE, δ = 0.6
+  python bench/model_variants.py --model '{"fusion": "concat"}'     # a PriceModelConfig change
+  python bench/model_variants.py --train '{"list_weight": 0}'       # a TrainConfig change
+  python bench/model_variants.py --scheme oot_split --seed 1 --diagnostics
+
+Needs the demo's training_set (make demo). The first run exports the training rows with
+`listing_truth`'s columns and the out-of-time split (the evaluation's input,
+features/evaluation_data.py) to `data/bench/model_variants.parquet`; later runs read that
+file, so a variant costs its training time only. The inputs are fitted as the evaluation
+fits them (models/evaluation.fit_split), the model trains through the production loop
+(models/experiments.train_model) with conf/base/training.yaml's settings under the
+overrides, and the line starting RESULT gives the test split's MALE on sold items and the
+qualification AUC for "own item loss below the test median" (models/yardsticks.py).
+docs/MODEL_DESIGN.md's measurements were made with it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def export_rows(path: Path) -> None:
+    from features.delta_io import read_table
+    from features.evaluation_data import with_out_of_time_split, with_truth
+    from pricesuggest.config import load_config
+    from pricesuggest.spark import build_session
+
+    conf = load_config()
+    spark = build_session(conf, "model_variants")
+    rows = with_truth(read_table(spark, conf.storage.table_path("training_set")),
+                      read_table(spark, conf.storage.table_path("listing_truth")))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with_out_of_time_split(rows, conf.evaluation.out_of_time_days).toPandas().to_parquet(path)
+    spark.stop()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=Path, default=ROOT / "data/bench/model_variants.parquet")
+    parser.add_argument("--scheme", default="split", choices=["split", "oot_split"])
+    parser.add_argument("--model", default="{}", help="JSON: PriceModelConfig overrides")
+    parser.add_argument("--train", default="{}", help='JSON: TrainConfig overrides (default objective "mse")')
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--diagnostics", action="store_true", help="modality importances and weights, per-category MALE")
+    args = parser.parse_args(argv)
+    if not args.rows.exists():
+        export_rows(args.rows)
+
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from models.evaluation import fit_split
+    from models.experiments import predict, train_model
+    from models.price_net import PriceModelConfig
+    from models.train import TrainConfig
+    from models.yardsticks import item_loss, qualification_auc
+    from pricesuggest.config import load_config
+
+    torch.set_num_threads(args.threads)
+    conf = load_config()
+    model_conf = {**conf.training.model, **json.loads(args.model)}
+    frame = pd.read_parquet(args.rows)
+    data = fit_split(frame, args.scheme, args.scheme, conf.training.vocab_size, conf.training.vocab_min_count,
+                     conf.generator.image_size, model_conf["text_length"], model_conf["bigram_buckets"],
+                     conf.training.field_min_count)
+    model_cfg = PriceModelConfig(**{**model_conf, "vocab_size": data.inputs.vocabulary.size,
+                                    "n_stats": len(data.inputs.stats_columns), "field_sizes": data.inputs.field_sizes,
+                                    "log_price_offset": data.log_price_offset})
+    train_cfg = TrainConfig(**{**conf.training.train, "objective": "mse", **json.loads(args.train), "seed": args.seed})
+    start = time.time()
+    model, history = train_model(model_cfg, train_cfg, data.train, data.validation, torch.device("cpu"))
+    seconds = time.time() - start
+    pred, score = predict(model, data.test, torch.device("cpu"))
+    test = data.test_frame
+    sold = test["label_sold"].to_numpy() == 1
+    male = float(np.abs(pred[sold] - test["log_sold_price"].to_numpy(float)[sold]).mean())
+    auc = qualification_auc(item_loss(train_cfg, pred, data.test), score)
+    print(f"RESULT {args.scheme} seed {args.seed}: test MALE on sold items {male:.4f}, qualification AUC {auc:.3f}, "
+          f"{len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
+    if args.diagnostics:
+        from models.diagnostics import modality_report
+        report = modality_report(train_cfg, model, data.validation, torch.device("cpu"))
+        print("DIAGNOSTICS", json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                         for k, v in report.to_dict().items()}))
+        errors = pd.DataFrame({"category": test["category"][sold], "abs_error": np.abs(pred - test["log_sold_price"])[sold]})
+        print(errors.groupby("category").abs_error.agg(["mean", "count"]).round(3).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

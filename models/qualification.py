@@ -1,0 +1,133 @@
+"""Who gets a suggestion, and why not: the decision threshold, reference embeddings, reasons.
+
+Fitted after training, on the validation split, never on test:
+  threshold   percentile constraint: the score above which delta of the validation listings
+              lie, so the share of qualified listings is delta rather than wherever the
+              batch-level hinge happened to settle (it overshot delta by 5-9 points);
+              other constraints keep the paper's 0.5
+  references  per category, the classifier's mean photo and text embeddings over the
+              qualified validation listings: "a typical photo / text" of the category
+Reasons for an unqualified listing, first that applies:
+  unknown category                   no price history to compare with
+  the photo is what holds it back    with its category's typical photo it would qualify, and
+                                     its score would rise by at least `margin`; the pixel
+                                     checks then say how (too dark, blurry, or not showing
+                                     the item clearly)
+  the text is what holds it back     the same with the typical text
+  otherwise                          items like this vary too much in price to suggest one
+No reason asks for what the product cannot take (a listing has one photo).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from models.inputs import MODEL_INPUTS
+from models.price_net import QUALIFIED_AT, PriceSuggester
+from models.train import TrainConfig, model_inputs, to_device
+
+REASON_UNKNOWN_CATEGORY = "unknown category: no price history to compare with"
+REASON_DARK_PHOTO = "photo too dark: retake it in better light"
+REASON_BLURRY_PHOTO = "photo blurry: retake it in focus"
+REASON_UNCLEAR_PHOTO = "photo does not show the item clearly: retake it whole, centred, on a plain background"
+REASON_NO_DETAILS = "description has no item details: add brand, model, size, material or condition"
+REASON_UNCERTAIN = "items like this vary too much in price for a confident suggestion"
+REASONS = (REASON_UNKNOWN_CATEGORY, REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_UNCLEAR_PHOTO,
+           REASON_NO_DETAILS, REASON_UNCERTAIN)
+PHOTO_REASONS = (REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_UNCLEAR_PHOTO)
+
+
+@dataclass(frozen=True)
+class ReasonChecks:
+    dark_luminance: float = 80.0  # mean pixel value (0-255) below which a photo is "too dark"
+    blur_sharpness: float = 20.0  # variance of the Laplacian below which a photo is "blurry"
+    # a typical photo (text) must raise the qualification score by at least this much to blame it
+    margin: float = 0.15
+
+
+def fit_threshold(scores: np.ndarray, train_cfg: TrainConfig) -> float:
+    """The decision threshold on validation scores: delta qualify under the percentile constraint."""
+    if train_cfg.constraint != "percentile" or not len(scores):
+        return QUALIFIED_AT
+    return float(np.quantile(scores, 1.0 - train_cfg.delta))
+
+
+@torch.no_grad()
+def classifier_embeddings(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.device,
+                          batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(qualification scores [N], photo embeddings [N, d], text embeddings [N, d]) of the classifier."""
+    model.eval().to(device)
+    scores, visual, text = [], [], []
+    for start in range(0, len(arrays["image"]), batch_size):
+        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
+        encoded = model.classifier.encode(*model_inputs(batch))
+        scores.append(torch.sigmoid(model.classifier.decide(encoded).value).cpu())
+        visual.append(encoded.visual.cpu())
+        text.append(encoded.text.cpu())
+    return torch.cat(scores).numpy(), torch.cat(visual).numpy(), torch.cat(text).numpy()
+
+
+def fit_qualification(model: PriceSuggester, train_cfg: TrainConfig, validation: dict[str, np.ndarray],
+                      device: torch.device) -> float:
+    """Set the model's threshold and reference embeddings from the validation arrays; returns the threshold."""
+    if not model.cfg.fused:  # an ablation without photo or text: nothing to fit references for
+        scores = classifier_scores(model, validation, device)
+        model.cfg.qualification_threshold = fit_threshold(scores, train_cfg)
+        return model.cfg.qualification_threshold
+    scores, visual, text = classifier_embeddings(model, validation, device)
+    threshold = fit_threshold(scores, train_cfg)
+    model.cfg.qualification_threshold = threshold
+    category = validation["form"][:, sorted(model.cfg.field_sizes).index("category")]
+    qualified = scores >= threshold
+    for c in range(len(model.reference_visual)):
+        rows = (category == c) & qualified
+        if not rows.any():  # no qualified listing of the category: all of its listings
+            rows = category == c
+        if rows.any():
+            model.reference_visual[c] = torch.from_numpy(visual[rows].mean(0))
+            model.reference_text[c] = torch.from_numpy(text[rows].mean(0))
+    return threshold
+
+
+@torch.no_grad()
+def classifier_scores(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.device,
+                      batch_size: int = 512) -> np.ndarray:
+    model.eval().to(device)
+    out = []
+    for start in range(0, len(arrays["image"]), batch_size):
+        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
+        out.append(torch.sigmoid(model.classifier(*model_inputs(batch)).value).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def photo_quality(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean luminance, variance of the 4-neighbour Laplacian) per uint8 [N, 3, H, W] photo."""
+    if not len(images):
+        return np.zeros(0), np.zeros(0)
+    grey = images.astype(np.float32).mean(axis=1)
+    lap = (grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:] + grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] - 4 * grey[:, 1:-1, 1:-1])
+    return grey.mean(axis=(1, 2)), lap.var(axis=(1, 2))
+
+
+def not_qualified_reasons(score: np.ndarray, typical_photo: np.ndarray, typical_text: np.ndarray,
+                          threshold: float, category_known: np.ndarray, images: np.ndarray,
+                          checks: ReasonChecks) -> np.ndarray:
+    """The first reason that applies to each unqualified row (None for qualified rows).
+
+    `typical_photo` / `typical_text`: the qualification score with the category's typical
+    photo / text embedding in place of the listing's own.
+    """
+    qualified = (score >= threshold) & category_known
+    photo_gain, text_gain = typical_photo - score, typical_text - score
+    blame_photo = (typical_photo >= threshold) & (photo_gain >= checks.margin) & (photo_gain >= text_gain)
+    blame_text = (typical_text >= threshold) & (text_gain >= checks.margin) & ~blame_photo
+    luminance, sharpness = photo_quality(images)
+    conditions = [~category_known, blame_photo & (luminance < checks.dark_luminance),
+                  blame_photo & (sharpness < checks.blur_sharpness), blame_photo, blame_text]
+    choices = [REASON_UNKNOWN_CATEGORY, REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_UNCLEAR_PHOTO,
+               REASON_NO_DETAILS]
+    reason = np.select(conditions, choices, default=REASON_UNCERTAIN).astype(object)
+    reason[qualified] = None
+    return reason
