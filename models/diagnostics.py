@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.inputs import FORM_FIELDS, MODEL_INPUTS
+from models.inputs import FORM_FIELDS
 from models.price_net import PriceSuggester
-from models.train import TrainConfig, item_losses, model_inputs, to_device
+from models.train import TrainConfig, input_batches, item_losses
 
 Arrays = dict[str, np.ndarray]
 
@@ -36,9 +36,8 @@ def forward_all(model: PriceSuggester, arrays: Arrays, device: torch.device, bat
     """(log price [N], classifier logit [N], regressor modality weights [N, 2] or None) of every row."""
     model.eval().to(device)
     preds, logits, weights = [], [], []
-    for start in range(0, len(arrays["image"]), batch_size):
-        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
-        regressor, classifier = model.outputs(*model_inputs(batch))
+    for _, batch in input_batches(arrays, batch_size, device):
+        regressor, classifier = model.outputs(*batch)
         preds.append((regressor.value + model.cfg.log_price_offset).cpu())
         logits.append(classifier.value.cpu())
         if regressor.modality_weights is not None:

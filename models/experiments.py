@@ -18,8 +18,7 @@ from models.petastorm_data import in_memory_batches
 from models.pretrain import PretrainConfig, install_pretrained, pretrain_visual
 from models.qualification import fit_qualification
 from models.price_net import PriceModelConfig, PriceSuggester
-from models.inputs import MODEL_INPUTS
-from models.train import TrainConfig, fit, model_inputs, to_device
+from models.train import TrainConfig, fit, input_batches, to_device
 
 Arrays = dict[str, np.ndarray]
 
@@ -128,9 +127,8 @@ def predict(model: PriceSuggester, arrays: Arrays, device: torch.device, batch_s
     """(suggested log prices, qualification scores) of every row, in order."""
     model.eval().to(device)
     preds, scores = [], []
-    for start in range(0, len(arrays["image"]), batch_size):
-        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
-        pred, logit = model(*model_inputs(batch))
+    for _, batch in input_batches(arrays, batch_size, device):
+        pred, logit = model(*batch)
         preds.append(pred.cpu().numpy())
         scores.append(torch.sigmoid(logit).cpu().numpy())
     if not preds:

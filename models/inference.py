@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from models.inputs import MODEL_INPUTS, ModelInputs
+from models.inputs import ModelInputs
 from models.payload import model_from_payload
 from models.price_net import PriceSuggester
 from models.qualification import ReasonChecks, not_qualified_reasons
 from models.store import ModelStore
-from models.train import model_inputs, to_device
+from models.train import input_batches
 
 
 @dataclass
@@ -49,14 +49,12 @@ def limit_cpu_threads(threads: int | None) -> None:
 
 
 @torch.no_grad()
-def predict(loaded: LoadedModel, arrays: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
+def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], batch_size: int,
+            device: torch.device) -> dict[str, np.ndarray]:
     """Per row: log price, qualification score, and the scores with the category's typical photo / text."""
-    model, device = loaded.model, loaded.device
-    n = len(arrays["image"])
-    out = {k: np.zeros(n) for k in ("log_price", "score", "typical_photo", "typical_text")}
-    for start in range(0, n, batch_size):
-        rows = slice(start, start + batch_size)
-        batch = model_inputs(to_device({k: torch.from_numpy(arrays[k][rows]) for k in MODEL_INPUTS}, device))
+    model.eval().to(device)
+    out = {k: np.zeros(len(arrays["image"])) for k in ("log_price", "score", "typical_photo", "typical_text")}
+    for rows, batch in input_batches(arrays, batch_size, device):
         out["log_price"][rows] = model.log_price(*batch).double().cpu().numpy()
         for key, logit in zip(("score", "typical_photo", "typical_text"), model.qualification_counterfactuals(*batch)):
             out[key][rows] = torch.sigmoid(logit).double().cpu().numpy()
@@ -67,7 +65,7 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, 
                 category_known_column: str) -> pd.DataFrame:
     """Listings (photo, text, form fields, statistics) -> suggestion columns, one row per input row."""
     arrays = loaded.inputs.encode_features(frame)
-    out = predict(loaded, arrays, batch_size)
+    out = predict(loaded.model, arrays, batch_size, loaded.device)
     threshold = loaded.model.cfg.qualification_threshold
     category_known = frame[category_known_column].to_numpy(dtype=bool)
     # no price history for the category: the suggestion has nothing to stand on, never qualified

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.inputs import MODEL_INPUTS
 from models.price_net import QUALIFIED_AT, PriceSuggester
-from models.train import TrainConfig, model_inputs, to_device
+from models.train import TrainConfig, input_batches
 
 REASON_UNKNOWN_CATEGORY = "unknown category: no price history to compare with"
 REASON_DARK_PHOTO = "photo too dark: retake it in better light"
@@ -64,9 +63,8 @@ def classifier_embeddings(model: PriceSuggester, arrays: dict[str, np.ndarray], 
     """(qualification scores [N], photo embeddings [N, d], text embeddings [N, d]) of the classifier."""
     model.eval().to(device)
     scores, visual, text = [], [], []
-    for start in range(0, len(arrays["image"]), batch_size):
-        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
-        encoded = model.classifier.encode(*model_inputs(batch))
+    for _, batch in input_batches(arrays, batch_size, device):
+        encoded = model.classifier.encode(*batch)
         scores.append(torch.sigmoid(model.classifier.decide(encoded).value).cpu())
         visual.append(encoded.visual.cpu())
         text.append(encoded.text.cpu())
@@ -100,9 +98,8 @@ def classifier_scores(model: PriceSuggester, arrays: dict[str, np.ndarray], devi
                       batch_size: int = 512) -> np.ndarray:
     model.eval().to(device)
     out = []
-    for start in range(0, len(arrays["image"]), batch_size):
-        batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
-        out.append(torch.sigmoid(model.classifier(*model_inputs(batch)).value).cpu())
+    for _, batch in input_batches(arrays, batch_size, device):
+        out.append(torch.sigmoid(model.classifier(*batch).value).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 

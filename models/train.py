@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel
@@ -144,6 +145,15 @@ def to_device(batch: Batch, device: torch.device) -> Batch:
     return moved
 
 
+def input_batches(arrays: dict[str, np.ndarray], batch_size: int,
+                  device: torch.device) -> Iterator[tuple[slice, list[torch.Tensor]]]:
+    """(rows, the networks' inputs on the device) for consecutive batches of in-memory arrays, in order:
+    the one batched pass over arrays that inference, the evaluation and the diagnostics share."""
+    for start in range(0, len(arrays["image"]), batch_size):
+        rows = slice(start, start + batch_size)
+        yield rows, model_inputs(to_device({k: torch.from_numpy(arrays[k][rows]) for k in MODEL_INPUTS}, device))
+
+
 def ema_update(decay: float):
     """AveragedModel's multi_avg_fn: an exponential moving average whose decay ramps up as
     min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's ExponentialMovingAverage with
@@ -261,11 +271,10 @@ def fit(cfg: TrainConfig, model: PriceSuggester, train_batches: Iterator[Batch],
                             desc=f"epoch {epoch + 1}/{cfg.total_epochs}{' warm-up' if warm_up else ''}")
         if val_batches is not None and val_steps > 0:
             metrics.update(evaluate(cfg, judged, val_batches, val_steps, ctx, device))
-        samples = steps_per_epoch * cfg.batch_size * ctx.size
+        samples, seconds = steps_per_epoch * cfg.batch_size * ctx.size, time.perf_counter() - started
         metrics.update(epoch=epoch + 1, warm_up=warm_up, lr=cfg.lr_at((epoch + 1) * steps_per_epoch - 1,
                                                                        cfg.total_epochs * steps_per_epoch),
-                       seconds=time.perf_counter() - started,
-                       samples_per_s=samples / max(time.perf_counter() - started, 1e-9))
+                       seconds=seconds, samples_per_s=samples / max(seconds, 1e-9))
         if at_start is not None and not history:
             metrics["train_item_loss_at_start"] = at_start
         if not math.isfinite(metrics["loss"]):

@@ -24,6 +24,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from models.diagnostics import forward_all
+from models.inference import predict
 from models.price_net import PriceSuggester
 from models.qualification import PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, not_qualified_reasons
 from models.train import TrainConfig, item_losses
@@ -88,17 +89,8 @@ def photo_sensitivity(model: PriceSuggester, arrays: Arrays, frame: pd.DataFrame
 def reason_quality(model: PriceSuggester, arrays: Arrays, frame: pd.DataFrame, checks: ReasonChecks,
                    device: torch.device, batch_size: int = 512) -> dict[str, float]:
     """Precision of the photo and text reasons against listing_truth, and how often the generic one is given."""
-    from models.inputs import MODEL_INPUTS
-    from models.train import model_inputs, to_device
-
-    model.eval().to(device)
-    parts = []
-    with torch.no_grad():
-        for start in range(0, len(arrays["image"]), batch_size):
-            batch = to_device({k: torch.from_numpy(arrays[k][start:start + batch_size]) for k in MODEL_INPUTS}, device)
-            parts.append(torch.stack([torch.sigmoid(x) for x in model.qualification_counterfactuals(
-                *model_inputs(batch))], dim=1).cpu())
-    score, typical_photo, typical_text = torch.cat(parts).double().numpy().T
+    out = predict(model, arrays, batch_size, device)  # the scoring path's scores and counterfactuals
+    score, typical_photo, typical_text = out["score"], out["typical_photo"], out["typical_text"]
     known = np.ones(len(score), dtype=bool)  # every test category has history (it was in training)
     reasons = not_qualified_reasons(score, typical_photo, typical_text, model.cfg.qualification_threshold, known,
                                     arrays["image"], checks)
