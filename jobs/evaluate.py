@@ -181,7 +181,7 @@ def main(argv=None) -> int:
     model_base = dict(conf.training.model, image_size=image_size)
     if not args.report_only:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        checks = ReasonChecks(conf.scoring.dark_luminance, conf.scoring.blur_sharpness, conf.scoring.reason_margin)
+        checks = ReasonChecks.from_conf(conf.scoring)
         ev.Runner(splits, model_base, train_base, pretrain, baseline_cfg, device, sink, checks).run(units, full)
 
     results = read_table(spark, runs_path).where(F.col("eval_run_id") == eval_run_id).toPandas()

@@ -19,7 +19,7 @@ import torch
 from models.inputs import ModelInputs
 from models.payload import model_from_payload
 from models.price_net import PriceSuggester
-from models.qualification import ReasonChecks, not_qualified_reasons
+from models.qualification import ReasonChecks, names_the_item, not_qualified_reasons
 from models.store import ModelStore
 from models.train import input_batches
 
@@ -71,7 +71,8 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, 
     # no price history for the category: the suggestion has nothing to stand on, never qualified
     qualified = (out["score"] >= threshold) & category_known
     reason = not_qualified_reasons(out["score"], out["typical_photo"], out["typical_text"], threshold, category_known,
-                                   arrays["image"], checks)
+                                   arrays["image"], names_the_item(arrays["tokens"], loaded.model.cfg.item_words),
+                                   checks)
     suggested = np.exp(out["log_price"])
     return pd.DataFrame({
         "listing_id": frame["listing_id"].to_numpy(),

@@ -1,8 +1,9 @@
 """The saved model: one dict, built and read here for the training job, the evaluation and scoring.
 
 Format 2 (this code): inputs are the photo, unigram and hashed bigram ids, the form fields and
-the statistics; `model_config` carries the fitted qualification threshold and the classifier
-holds per-category reference embeddings (the reasons' counterfactuals). Format 1 (models saved
+the statistics; `model_config` carries the fitted qualification threshold and item words (a
+format-2 model saved without item words loads, and blames no text on its own), and the
+classifier holds per-category reference embeddings (the reasons' counterfactuals). Format 1 (models saved
 before, with no "format" key) had no form fields and another network; it cannot be loaded
 into this one, and loading says so rather than failing on a missing weight.
 """

@@ -69,6 +69,9 @@ class PriceModelConfig:
     log_price_offset: float = 0.0
     # Scoring: qualified when sigmoid(logit) >= this (fitted on validation, stored with the model).
     qualification_threshold: float = QUALIFIED_AT
+    # Reasons: the word ids that say what the item is (models.qualification.fit_item_words,
+    # fitted on validation with the threshold); a text with none of them is blamed on its own.
+    item_words: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.image_encoder not in ("scratch", "multi_task"):

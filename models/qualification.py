@@ -7,6 +7,7 @@ Fitted after training, on the validation split, never on test:
               other constraints keep the paper's 0.5
   references  per category, the classifier's mean photo and text embeddings over the
               qualified validation listings: "a typical photo / text" of the category
+  item words  the words that say what the item is (fit_item_words), for the text check
 Reasons for an unqualified listing, first that applies:
   unknown category                   no price history to compare with
   photo too dark / blurry            the pixel checks, on their own: on the demo's test and
@@ -15,11 +16,18 @@ Reasons for an unqualified listing, first that applies:
                                      while the classifier scores defective photos no lower
                                      than clean ones (mean 0.57 either way), so its
                                      counterfactual cannot find them
-  the photo is what holds it back    with its category's typical photo it would qualify, and
-                                     its score would rise by at least `margin`
-  the text is what holds it back     the same with the typical text
+  no item words in the text          the text check, on its own: none of the words that say
+                                     what the item is (`item_words`: words concentrated in
+                                     one category, such as its nouns, brands and specs).
+                                     "selling, DM me" says nothing a price could stand on
+  the photo is what holds it back    with its category's typical photo it would qualify, its
+                                     score would rise by at least `margin`, and by at least as
+                                     much as with its category's typical text
   otherwise                          items like this vary too much in price to suggest one
-No reason asks for what the product cannot take (a listing has one photo).
+No reason asks for what the product cannot take (a listing has one photo). The text is never
+blamed through the classifier's counterfactual: "a typical text would qualify it" was right
+about a useless text for 0.40 / 0.15 of the listings it blamed (random / out-of-time split),
+the text check for all of them (docs/MODEL_DESIGN.md, "Reasons").
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ import numpy as np
 import torch
 
 from models.price_net import QUALIFIED_AT, PriceSuggester
+from models.text import UNK as UNKNOWN_WORD
 from models.train import TrainConfig, input_batches
 
 REASON_UNKNOWN_CATEGORY = "unknown category: no price history to compare with"
@@ -46,8 +55,47 @@ PHOTO_REASONS = (REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_UNCLEAR_PHOTO)
 class ReasonChecks:
     dark_luminance: float = 80.0  # mean pixel value (0-255) below which a photo is "too dark"
     blur_sharpness: float = 20.0  # variance of the Laplacian below which a photo is "blurry"
-    # a typical photo (text) must raise the qualification score by at least this much to blame it
+    # a typical photo must raise the qualification score by at least this much to blame the photo
     margin: float = 0.15
+
+    @classmethod
+    def from_conf(cls, scoring) -> "ReasonChecks":
+        """From conf's `scoring` section (conf/base/scoring.yaml)."""
+        return cls(scoring.dark_luminance, scoring.blur_sharpness, scoring.reason_margin)
+
+
+def fit_item_words(tokens: np.ndarray, category: np.ndarray, vocab_size: int, min_lift: float = 3.0,
+                   prior_listings: float = 20.0) -> tuple[int, ...]:
+    """Word ids that say what the item is: at least `min_lift` times as likely in one category
+    as in the listings at large (P(c | w) / P(c)).
+
+    Category nouns, brands, sizes and specs qualify; "selling", "DM", "negotiable", colours and
+    pleasantries are spread over every category and do not. P(c | w) is shrunk towards P(c)
+    by `prior_listings` pseudo-listings: with a raw ratio, the boilerplate of useless texts
+    reached a lift of 2-4 in some category by chance (a maximum over 13 categories of ~20
+    listings each) and the check missed 80 % of them. Padding, unknown words and bigram ids
+    never count.
+    """
+    rows, cols = np.nonzero((tokens >= 2) & (tokens < vocab_size))
+    pairs = np.unique(rows.astype(np.int64) * vocab_size + tokens[rows, cols])  # a word counts once per listing
+    listing, word = pairs // vocab_size, pairs % vocab_size
+    n_categories = int(category.max()) + 1 if len(category) else 0
+    counts = np.zeros((vocab_size, n_categories))
+    np.add.at(counts, (word, category[listing]), 1.0)
+    base = np.bincount(category, minlength=n_categories) / max(len(category), 1)
+    share = (counts + prior_listings * base[None, :]) / (counts.sum(axis=1, keepdims=True) + prior_listings)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.nan_to_num(share / base[None, :]).max(axis=1) if n_categories else np.zeros(vocab_size)
+    return tuple(int(w) for w in np.flatnonzero(lift >= min_lift))
+
+
+def names_the_item(tokens: np.ndarray, item_words: tuple[int, ...]) -> np.ndarray:
+    """Per row: might the text say what the item is? True when it holds an item word, or a word
+    the vocabulary has never seen (a new brand or model name: the benefit of the doubt). All
+    True without fitted item words."""
+    if not item_words:
+        return np.ones(len(tokens), dtype=bool)
+    return (np.isin(tokens, np.asarray(item_words)) | (tokens == UNKNOWN_WORD)).any(axis=1)
 
 
 def fit_threshold(scores: np.ndarray, train_cfg: TrainConfig) -> float:
@@ -73,7 +121,11 @@ def classifier_embeddings(model: PriceSuggester, arrays: dict[str, np.ndarray], 
 
 def fit_qualification(model: PriceSuggester, train_cfg: TrainConfig, validation: dict[str, np.ndarray],
                       device: torch.device) -> float:
-    """Set the model's threshold and reference embeddings from the validation arrays; returns the threshold."""
+    """Set the model's threshold, reference embeddings and item words from the validation arrays;
+    returns the threshold."""
+    category = validation["form"][:, sorted(model.cfg.field_sizes).index("category")]
+    if model.cfg.use_text:
+        model.cfg.item_words = fit_item_words(validation["tokens"], category, model.cfg.vocab_size)
     if not model.cfg.fused:  # an ablation without photo or text: nothing to fit references for
         scores = classifier_scores(model, validation, device)
         model.cfg.qualification_threshold = fit_threshold(scores, train_cfg)
@@ -81,7 +133,6 @@ def fit_qualification(model: PriceSuggester, train_cfg: TrainConfig, validation:
     scores, visual, text = classifier_embeddings(model, validation, device)
     threshold = fit_threshold(scores, train_cfg)
     model.cfg.qualification_threshold = threshold
-    category = validation["form"][:, sorted(model.cfg.field_sizes).index("category")]
     qualified = scores >= threshold
     for c in range(len(model.reference_visual)):
         rows = (category == c) & qualified
@@ -114,21 +165,20 @@ def photo_quality(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def not_qualified_reasons(score: np.ndarray, typical_photo: np.ndarray, typical_text: np.ndarray,
                           threshold: float, category_known: np.ndarray, images: np.ndarray,
-                          checks: ReasonChecks) -> np.ndarray:
+                          names_item: np.ndarray, checks: ReasonChecks) -> np.ndarray:
     """The first reason that applies to each unqualified row (None for qualified rows).
 
     `typical_photo` / `typical_text`: the qualification score with the category's typical
-    photo / text embedding in place of the listing's own.
+    photo / text embedding in place of the listing's own. `names_item`: names_the_item.
     """
     qualified = (score >= threshold) & category_known
     photo_gain, text_gain = typical_photo - score, typical_text - score
     blame_photo = (typical_photo >= threshold) & (photo_gain >= checks.margin) & (photo_gain >= text_gain)
-    blame_text = (typical_text >= threshold) & (text_gain >= checks.margin) & ~blame_photo
     luminance, sharpness = photo_quality(images)
     conditions = [~category_known, luminance < checks.dark_luminance, sharpness < checks.blur_sharpness,
-                  blame_photo, blame_text]
-    choices = [REASON_UNKNOWN_CATEGORY, REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_UNCLEAR_PHOTO,
-               REASON_NO_DETAILS]
+                  ~names_item, blame_photo]
+    choices = [REASON_UNKNOWN_CATEGORY, REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_NO_DETAILS,
+               REASON_UNCLEAR_PHOTO]
     reason = np.select(conditions, choices, default=REASON_UNCERTAIN).astype(object)
     reason[qualified] = None
     return reason

@@ -26,7 +26,8 @@ from sklearn.metrics import roc_auc_score
 from models.diagnostics import forward_all
 from models.inference import predict
 from models.price_net import PriceSuggester
-from models.qualification import PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, not_qualified_reasons
+from models.qualification import (PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, names_the_item,
+                                  not_qualified_reasons)
 from models.train import TrainConfig, item_losses
 
 Arrays = dict[str, np.ndarray]
@@ -93,7 +94,7 @@ def reason_quality(model: PriceSuggester, arrays: Arrays, frame: pd.DataFrame, c
     score, typical_photo, typical_text = out["score"], out["typical_photo"], out["typical_text"]
     known = np.ones(len(score), dtype=bool)  # every test category has history (it was in training)
     reasons = not_qualified_reasons(score, typical_photo, typical_text, model.cfg.qualification_threshold, known,
-                                    arrays["image"], checks)
+                                    arrays["image"], names_the_item(arrays["tokens"], model.cfg.item_words), checks)
     photo = np.isin(reasons, PHOTO_REASONS)
     text = reasons == REASON_NO_DETAILS
     unqualified = reasons != None  # noqa: E711 - object array of str | None

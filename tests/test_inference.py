@@ -13,7 +13,7 @@ from models.payload import IncompatibleModel, model_from_payload, model_payload
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.qualification import (REASON_BLURRY_PHOTO, REASON_DARK_PHOTO, REASON_NO_DETAILS, REASON_UNCERTAIN,
                                   REASON_UNCLEAR_PHOTO, REASON_UNKNOWN_CATEGORY, REASONS, ReasonChecks,
-                                  not_qualified_reasons, photo_quality)
+                                  fit_item_words, names_the_item, not_qualified_reasons, photo_quality)
 from models.stats_input import StatsNormalizer
 from models.text import Vocabulary
 
@@ -36,18 +36,42 @@ def test_photo_quality_separates_dark_and_flat_from_sharp():
     assert luminance[1] < 80 <= luminance[0] and sharpness[2] == 0 < 20 < sharpness[0]
 
 
-def test_reasons_blame_defective_photos_then_what_a_typical_photo_or_text_would_fix():
-    images = np.stack([p.transpose(2, 0, 1) for p in (SHARP, DARK, FLAT, SHARP, SHARP, SHARP, SHARP)]).astype(np.uint8)
-    score = np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.9])
-    # rows 1-2: the pixel checks blame the photo whatever the counterfactuals say
-    typical_photo = np.array([0.8, 0.3, 0.3, 0.8, 0.3, 0.42, 0.9])  # rows 0 and 3: a typical photo would qualify
-    typical_text = np.array([0.3, 0.3, 0.3, 0.3, 0.9, 0.40, 0.9])   # row 4: a typical text would
-    known = np.array([False, True, True, True, True, True, True])
-    reasons = not_qualified_reasons(score, typical_photo, typical_text, 0.5, known, images, ReasonChecks(margin=0.15))
+def test_reasons_blame_defective_photos_and_texts_then_what_a_typical_photo_would_fix():
+    images = np.stack([p.transpose(2, 0, 1) for p in (SHARP, DARK, FLAT, SHARP, SHARP, SHARP, SHARP, SHARP)]
+                      ).astype(np.uint8)
+    score = np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.9])
+    # rows 1-2: the pixel checks blame the photo whatever the counterfactuals say; row 6: the text
+    # names nothing, so it is blamed although a typical photo would qualify the listing
+    typical_photo = np.array([0.8, 0.3, 0.3, 0.8, 0.3, 0.42, 0.8, 0.9])  # rows 0, 3, 6: a typical photo would qualify
+    # row 4: a typical text would qualify it, and would help more than a typical photo: the photo is
+    # not blamed, nor is a text that names the item (the counterfactual is no evidence against it)
+    typical_text = np.array([0.3, 0.3, 0.3, 0.3, 0.9, 0.40, 0.3, 0.9])
+    typical_photo[4] = 0.8
+    known = np.array([False, True, True, True, True, True, True, True])
+    names_item = np.array([True, False, True, True, True, True, False, True])  # row 1: the dark photo comes first
+    reasons = not_qualified_reasons(score, typical_photo, typical_text, 0.5, known, images, names_item,
+                                    ReasonChecks(margin=0.15))
     assert list(reasons) == [REASON_UNKNOWN_CATEGORY, REASON_DARK_PHOTO, REASON_BLURRY_PHOTO, REASON_UNCLEAR_PHOTO,
-                             REASON_NO_DETAILS, REASON_UNCERTAIN,  # row 5: neither gain reaches the margin
-                             None]
+                             REASON_UNCERTAIN, REASON_UNCERTAIN,  # row 5: neither gain reaches the margin
+                             REASON_NO_DETAILS, None]
     assert not any("add photos" in r for r in REASONS)  # a listing has one photo: never ask for more
+
+
+def test_item_words_are_the_words_concentrated_in_a_category():
+    # ids: 2 "selling" (everywhere), 3 "phone" (category 0), 4 "jacket" (category 1), 5 a word seen
+    # in two listings of category 1 only (too few to tell); bigram ids (>= vocab_size) are ignored
+    category = np.repeat(np.arange(4), 40)
+    tokens = np.zeros((160, 3), np.int64)
+    tokens[:, 0] = 2
+    tokens[category == 0, 1], tokens[category == 1, 1] = 3, 4
+    tokens[40:42, 2] = 5
+    tokens[42:44, 2] = 99
+    words = fit_item_words(tokens, category, vocab_size=6)
+    assert words == (3, 4)
+    useless = np.array([[2, 0, 0], [2, 2, 0]])  # "selling", "selling selling"
+    unseen = np.array([[2, 1, 0]])  # "selling <a word the vocabulary never saw>": perhaps a new brand
+    assert list(names_the_item(np.vstack([tokens[:2], useless, unseen]), words)) == [True, True, False, False, True]
+    assert names_the_item(useless, ()).all()  # a model without fitted item words blames no text on its own
 
 
 @pytest.fixture()

@@ -58,19 +58,27 @@ def test_one_cycle_schedule_rises_then_decays():
     assert lrs[-1] < 2e-4 and all(a >= b for a, b in zip(lrs[25:], lrs[26:]))
 
 
-def test_early_stopping_keeps_the_best_epoch(monkeypatch):
+@pytest.mark.parametrize("objective,judged_by", [("seller_gain", "val_item_loss"), ("mse", "val_male_sold")])
+def test_early_stopping_keeps_the_best_epoch(monkeypatch, objective, judged_by):
     from models import train
 
-    losses = iter([0.9, 0.5, 0.7, 0.8, 0.6, 0.4])  # epochs 1-6: best at 2, then three worse ones
+    scripted_values = iter([0.9, 0.5, 0.7, 0.8, 0.6, 0.4])  # epochs 1-6: best at 2, then three worse ones
     real = train.evaluate
 
     def scripted(cfg, model, batches, steps, ctx, device):
         out = real(cfg, model, batches, steps, ctx, device)
-        return {**out, "val_item_loss": next(losses)} if steps == 2 else out  # validation only
+        if steps != 2:  # the training-data passes, not validation
+            return out
+        value = next(scripted_values)
+        # the other figure disagrees (best at epoch 1): only the objective's yardstick may decide
+        other = "val_male_sold" if judged_by == "val_item_loss" else "val_item_loss"
+        return {**out, judged_by: value, other: 0.1 if value == 0.9 else 1.0}
 
     kept = []
     monkeypatch.setattr(train, "evaluate", scripted)
-    cfg = TrainConfig(objective="mse", constraint="none", warm_up=False, epochs=6, patience=3, batch_size=64, **PLAIN)
+    cfg = TrainConfig(objective=objective, constraint="none", warm_up=False, epochs=6, patience=3, batch_size=64,
+                      **PLAIN)
+    assert cfg.selection_metric == judged_by
     model, history = run(cfg, on_epoch_end=lambda epoch, metrics, state: kept.append(
         {k: v.clone() for k, v in state["best"]["state_dict"].items()}))
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]  # stopped after 3 epochs without a better one
