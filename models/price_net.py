@@ -4,7 +4,8 @@ PriceSuggester holds two networks of the same architecture and no shared paramet
   regressor   -> suggested log price
   classifier  -> logit of "this listing is qualified for a price suggestion"
 Each network (PriceNet) reads four inputs:
-  photo   a CNN (conv-BatchNorm-ReLU blocks, global average and max pooling)
+  photo   a CNN (conv-BatchNorm-ReLU blocks, global average and max pooling) over the frame,
+          and a second one over the frame's centre at full resolution (the detail view)
   text    word ids (and optionally hashed bigram ids), one embedding table, mean and max pooling
   fields  the form's category, brand and condition (id 0 = missing or unseen), embedded, and
           the photo heads' reading of the same three fields in the same embedding space
@@ -42,6 +43,13 @@ class PriceModelConfig:
     # a conv at full resolution before the first block (0: none): the brand glyph is ~9 px wide at
     # 64 px, and a first stride-2 conv leaves ~4 px of it to tell a triangle from a diamond
     stem_channels: int = 0
+    # The detail view: the photo's central square of this side (0: none), read at full
+    # resolution by its own small CNN (a stride-1 conv, then stride-2 blocks of
+    # `detail_channels[1:]`). Sellers centre the item, and its brand mark and wear marks are a
+    # few pixels wide: the full-frame CNN halves the side first and reads them poorly, and a
+    # full-resolution stem over the whole frame costs twice the time (docs/MODEL_DESIGN.md).
+    detail_crop: int = 0
+    detail_channels: tuple[int, ...] = (8, 16, 32, 64)
     vocab_size: int = 5000  # word ids (padding and unknown included)
     bigram_buckets: int = 0  # hashed bigram ids after the word ids (0: words only)
     text_length: int = 32  # word slots; with bigram_buckets, as many bigram slots follow
@@ -86,7 +94,12 @@ class PriceModelConfig:
             raise ValueError(f"image_size {self.image_size} must be divisible by 2^{len(self.conv_channels)}")
         if not 0.0 <= self.modality_dropout < 0.5:
             raise ValueError(f"modality_dropout must be in [0, 0.5), got {self.modality_dropout}")
+        if self.detail_crop and (self.detail_crop > self.image_size
+                                 or self.detail_crop % (2 ** (len(self.detail_channels) - 1))):
+            raise ValueError(f"detail_crop {self.detail_crop} must be at most image_size and divisible by "
+                             f"2^{len(self.detail_channels) - 1}")
         self.conv_channels = tuple(self.conv_channels)
+        self.detail_channels = tuple(self.detail_channels)
         self.hidden = tuple(self.hidden)
 
     @property
@@ -261,25 +274,50 @@ class ImageCNN(nn.Module):
     measured), and the second conv of each block sees the finer detail again. The input goes
     in channels-last (oneDNN's fast path on CPUs, tensor cores' on GPUs). Average pooling says
     how much of the frame shows a pattern (the item's shape, wear all over it); max pooling
-    whether a small one is there at all (a brand mark, a stain).
+    whether a small one is there at all (a brand mark, a stain). The optional detail view
+    reads the central square at full resolution; its pooled features follow the frame's.
     """
 
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
-        blocks: list[nn.Module] = []
+        layers: list[nn.Module] = []
         in_ch = cfg.image_channels
         if cfg.stem_channels:
-            blocks += conv_bn_relu(in_ch, cfg.stem_channels, stride=1)
+            layers += conv_bn_relu(in_ch, cfg.stem_channels, stride=1)
             in_ch = cfg.stem_channels
-        for out_ch in cfg.conv_channels:
-            blocks += [*conv_bn_relu(in_ch, out_ch, stride=2), *conv_bn_relu(out_ch, out_ch, stride=1)]
-            in_ch = out_ch
-        self.features = nn.Sequential(*blocks)  # weights stay contiguous: Horovod allreduces only those
+        blocks, in_ch = strided_blocks(in_ch, cfg.conv_channels)
+        self.features = nn.Sequential(*layers, *blocks)  # weights stay contiguous: Horovod allreduces only those
         self.out_dim = 2 * in_ch
+        self.detail_crop = cfg.detail_crop
+        if cfg.detail_crop:
+            first, *rest = cfg.detail_channels
+            blocks, detail_ch = strided_blocks(first, rest)
+            self.detail = nn.Sequential(*conv_bn_relu(cfg.image_channels, first, stride=1), *blocks)
+            self.out_dim += 2 * detail_ch
 
     def forward(self, image):
-        maps = self.features(image.contiguous(memory_format=torch.channels_last))
-        return torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
+        image = image.contiguous(memory_format=torch.channels_last)
+        pooled = [global_pool(self.features(image))]
+        if self.detail_crop:
+            top = (image.shape[-2] - self.detail_crop) // 2
+            left = (image.shape[-1] - self.detail_crop) // 2
+            centre = image[:, :, top:top + self.detail_crop, left:left + self.detail_crop]
+            pooled.append(global_pool(self.detail(centre.contiguous(memory_format=torch.channels_last))))
+        return torch.cat(pooled, dim=1)
+
+
+def global_pool(maps: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] -> [B, 2C]: average and max over the positions."""
+    return torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
+
+
+def strided_blocks(in_ch: int, channels) -> tuple[list[nn.Module], int]:
+    """One (stride-2 conv, conv) block per entry of `channels`; -> (layers, output channels)."""
+    layers: list[nn.Module] = []
+    for out_ch in channels:
+        layers += [*conv_bn_relu(in_ch, out_ch, stride=2), *conv_bn_relu(out_ch, out_ch, stride=1)]
+        in_ch = out_ch
+    return layers, in_ch
 
 
 def conv_bn_relu(in_ch: int, out_ch: int, stride: int) -> list[nn.Module]:

@@ -11,6 +11,7 @@ FAST_TRAINING = {"PRICESUGGEST__training__train__batch_size": "16",
                  "PRICESUGGEST__training__train__lr": "0.003",
                  "PRICESUGGEST__training__model__conv_channels": "[4, 8, 8, 8]",
                  "PRICESUGGEST__training__model__stem_channels": "0",
+                 "PRICESUGGEST__training__model__detail_channels": "[4, 8, 8, 8]",
                  "PRICESUGGEST__training__min_photo_importance": "0"}
 
 

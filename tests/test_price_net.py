@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.price_net import ModalityAttention, PriceModelConfig, PriceSuggester, modality_dropout
+from models.price_net import ImageCNN, ModalityAttention, PriceModelConfig, PriceSuggester, modality_dropout
 from models.stats_input import StatsNormalizer
 from models.text import PAD, UNK, Vocabulary, bigram_id
 
@@ -25,7 +25,7 @@ def batch(cfg: PriceModelConfig):
 
 @pytest.mark.parametrize("variant", [
     {}, {"fusion": "concat"}, {"use_image": False}, {"use_text": False}, {"use_stats": False},
-    {"use_fields": False}, {"image_encoder": "multi_task"},
+    {"use_fields": False}, {"image_encoder": "multi_task"}, {"detail_crop": 8, "detail_channels": (4, 8)},
 ])
 def test_shapes_and_gradients_reach_every_parameter(variant):
     cfg = PriceModelConfig(**{**SMALL, **variant})
@@ -45,6 +45,23 @@ def test_photo_heads_read_each_form_field_from_the_photo():
     out = PriceSuggester(cfg).regressor(*batch(cfg))
     assert {k: v.shape for k, v in out.photo_logits.items()} == {k: (B, n) for k, n in FIELDS.items()}
     assert PriceSuggester(PriceModelConfig(**{**SMALL, "photo_heads": False})).regressor(*batch(cfg)).photo_logits == {}
+
+
+def test_detail_view_reads_only_the_central_square_at_full_resolution():
+    cfg = PriceModelConfig(**{**SMALL, "detail_crop": 8, "detail_channels": (4, 8)})
+    cnn = ImageCNN(cfg).eval()
+    frame_dim = cnn.out_dim - 2 * 8
+    image = torch.rand(2, 3, 32, 32)
+    edited_edge, edited_centre = image.clone(), image.clone()
+    edited_edge[:, :, :4] = 0.0  # outside the central 8x8 (rows 12..19)
+    edited_centre[:, :, 15, 15] = 1.0 - edited_centre[:, :, 15, 15]  # one pixel inside it
+    with torch.no_grad():
+        base, edge, centre = cnn(image), cnn(edited_edge), cnn(edited_centre)
+    assert torch.equal(base[:, frame_dim:], edge[:, frame_dim:])  # the detail view never sees the edge
+    assert not torch.equal(base[:, :frame_dim], edge[:, :frame_dim])  # the frame view does
+    assert not torch.equal(base[:, frame_dim:], centre[:, frame_dim:])  # a single central pixel reaches it
+    with pytest.raises(ValueError, match="detail_crop"):
+        PriceModelConfig(**{**SMALL, "detail_crop": 6, "detail_channels": (4, 8, 8)})  # 6 is not divisible by 4
 
 
 def test_regressor_and_classifier_share_no_parameters():
