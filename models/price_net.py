@@ -71,6 +71,12 @@ class PriceModelConfig:
     photo_fields: bool = True
     hidden: tuple[int, ...] = (256, 128)
     dropout: float = 0.2
+    # Outside training, the suggested log price is the mean of the regressor's readings of the
+    # photo and of its mirror image. Training mirrors half the photos (models/augment.py), so
+    # both readings are of the same item; where a few-pixel mark falls on the conv grid shifts
+    # each reading a little, and the mean halves that variance (test MALE -0.006, measured in
+    # docs/MODEL_DESIGN.md) for a second pass of the regressor. Off for models saved before it.
+    mirror_average: bool = False
     # Added to the regressor's output: the train split's mean log sold price. Without it the
     # output starts at 0 and Adam's bounded steps (~lr each) need thousands of steps to
     # climb to typical log prices (~5), while the features only explain what is left.
@@ -145,16 +151,19 @@ class PriceSuggester(nn.Module):
 
     def forward(self, image, tokens, stats, fields) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (suggested log price [B], qualification logit [B])."""
-        regressor, classifier = self.outputs(image, tokens, stats, fields)
-        return regressor.value + self.cfg.log_price_offset, classifier.value
+        return self.log_price(image, tokens, stats, fields), self.classifier(image, tokens, stats, fields).value
 
     def outputs(self, image, tokens, stats, fields) -> tuple[NetOutput, NetOutput]:
         """Both networks' full outputs (auxiliary ones included), for the training losses."""
         return self.regressor(image, tokens, stats, fields), self.classifier(image, tokens, stats, fields)
 
     def log_price(self, image, tokens, stats, fields) -> torch.Tensor:
-        """The regressor alone: suggested log price [B]."""
-        return self.regressor(image, tokens, stats, fields).value + self.cfg.log_price_offset
+        """The regressor alone: suggested log price [B] (with `mirror_average`, outside training,
+        the mean over the photo and its mirror image)."""
+        value = self.regressor(image, tokens, stats, fields).value
+        if self.cfg.mirror_average and self.cfg.use_image and not self.training:
+            value = (value + self.regressor(image.flip(-1), tokens, stats, fields).value) / 2
+        return value + self.cfg.log_price_offset
 
     def category_ids(self, fields: torch.Tensor) -> torch.Tensor:
         return fields[:, sorted(self.cfg.field_sizes).index("category")]

@@ -64,6 +64,25 @@ def test_detail_view_reads_only_the_central_square_at_full_resolution():
         PriceModelConfig(**{**SMALL, "detail_crop": 6, "detail_channels": (4, 8, 8)})  # 6 is not divisible by 4
 
 
+def test_mirror_average_suggests_the_mean_of_both_readings_outside_training_only():
+    model = PriceSuggester(PriceModelConfig(**{**SMALL, "mirror_average": True, "log_price_offset": 5.0})).eval()
+    image, tokens, stats, fields = batch(model.cfg)
+    with torch.no_grad():
+        own = model.regressor(image, tokens, stats, fields).value
+        mirrored = model.regressor(image.flip(-1), tokens, stats, fields).value
+        assert not torch.allclose(own, mirrored)  # a random photo is not its own mirror image
+        torch.testing.assert_close(model.log_price(image, tokens, stats, fields), (own + mirrored) / 2 + 5.0)
+        torch.testing.assert_close(model(image, tokens, stats, fields)[0], (own + mirrored) / 2 + 5.0)
+        model.cfg.mirror_average = False  # models saved before it: one reading
+        torch.testing.assert_close(model.log_price(image, tokens, stats, fields), own + 5.0)
+    model.cfg.mirror_average = True
+    model.train()  # training reads each photo once (the augmentation mirrors half of them)
+    torch.manual_seed(1)
+    once = model.log_price(image, tokens, stats, fields)
+    torch.manual_seed(1)
+    torch.testing.assert_close(once, model.regressor(image, tokens, stats, fields).value + 5.0)
+
+
 def test_regressor_and_classifier_share_no_parameters():
     model = PriceSuggester(PriceModelConfig(**SMALL))
     reg = {id(p) for p in model.regressor.parameters()}
