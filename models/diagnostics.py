@@ -38,7 +38,7 @@ def forward_all(model: PriceSuggester, arrays: Arrays, device: torch.device, bat
     preds, logits, weights = [], [], []
     for _, batch in input_batches(arrays, batch_size, device):
         regressor, classifier = model.outputs(*batch)
-        preds.append(model.log_price(*batch).cpu())  # the suggestion as scoring makes it (mirror average)
+        preds.append(model.suggestion(regressor.value, *batch).cpu())  # as scoring makes it (mirror average)
         logits.append(classifier.value.cpu())
         if regressor.modality_weights is not None:
             weights.append(regressor.modality_weights.cpu())

@@ -160,7 +160,11 @@ class PriceSuggester(nn.Module):
     def log_price(self, image, tokens, stats, fields) -> torch.Tensor:
         """The regressor alone: suggested log price [B] (with `mirror_average`, outside training,
         the mean over the photo and its mirror image)."""
-        value = self.regressor(image, tokens, stats, fields).value
+        return self.suggestion(self.regressor(image, tokens, stats, fields).value, image, tokens, stats, fields)
+
+    def suggestion(self, value, image, tokens, stats, fields) -> torch.Tensor:
+        """The regressor's reading `value` [B] of these inputs -> suggested log price [B]: with
+        `mirror_average`, outside training, averaged with its reading of the mirrored photo."""
         if self.cfg.mirror_average and self.cfg.use_image and not self.training:
             value = (value + self.regressor(image.flip(-1), tokens, stats, fields).value) / 2
         return value + self.cfg.log_price_offset

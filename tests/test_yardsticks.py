@@ -40,9 +40,6 @@ class Brightness(PriceSuggester):
         value = image.mean(dim=(1, 2, 3)) * 255 / 64.0 if self.reads_photo else torch.full_like(regressor.value, 2.0)
         return type(regressor)(value - self.cfg.log_price_offset, regressor.list_value, None, {}), classifier
 
-    def log_price(self, image, tokens, stats, fields):  # the suggestion scoring and the yardsticks read
-        return self.outputs(image, tokens, stats, fields)[0].value + self.cfg.log_price_offset
-
 
 def test_shuffled_within_moves_rows_only_inside_their_group():
     groups = np.array([0, 0, 1, 1, 1, 2])
