@@ -4,6 +4,7 @@
   python bench/model_variants.py --model '{"fusion": "concat"}'     # a PriceModelConfig change
   python bench/model_variants.py --train '{"list_weight": 0}'       # a TrainConfig change
   python bench/model_variants.py --scheme oot_split --seed 1 --diagnostics
+  python bench/model_variants.py --seed 1 --save-predictions data/bench/s1.npz   # for bench/mean_of_trainings.py
 
 Needs the demo's training_set (make demo). The first run exports the training rows with
 `listing_truth`'s columns and the out-of-time split (the evaluation's input,
@@ -53,6 +54,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--diagnostics", action="store_true", help="modality importances and weights, per-category MALE")
+    parser.add_argument("--save-predictions", type=Path, default=None,
+                        help="write the test split's suggestions (.npz) for bench/mean_of_trainings.py")
     args = parser.parse_args(argv)
     if not args.rows.exists():
         export_rows(args.rows)
@@ -91,6 +94,10 @@ def main(argv=None) -> int:
     model.cfg.mirror_average = mirror
     male_one = float(np.abs(one_reading[sold] - test["log_sold_price"].to_numpy(float)[sold]).mean())
     auc = qualification_auc(item_loss(train_cfg, pred, data.test), score)
+    if args.save_predictions:
+        args.save_predictions.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.save_predictions, listing_id=data.test["listing_id"], log_price=pred, log_price_read_once=one_reading,
+                 log_sold=test["log_sold_price"].to_numpy(float), sold=sold)
     print(f"RESULT {args.scheme} seed {args.seed}: test MALE on sold items {male:.4f} (photo read once: {male_one:.4f}), "
           f"qualification AUC {auc:.3f}, {len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
     if args.diagnostics:
