@@ -66,6 +66,7 @@ def main(argv=None) -> int:
 
     from models.evaluation import fit_split
     from models.experiments import predict, train_model
+    from models.metrics import male
     from models.price_net import PriceModelConfig
     from models.train import TrainConfig
     from models.yardsticks import item_loss, qualification_auc
@@ -88,17 +89,18 @@ def main(argv=None) -> int:
     pred, score = predict(model, data.test, torch.device("cpu"))
     test = data.test_frame
     sold = test["label_sold"].to_numpy() == 1
-    male = float(np.abs(pred[sold] - test["log_sold_price"].to_numpy(float)[sold]).mean())
+    log_sold = test["log_sold_price"].to_numpy(float)
+    male_sold = male(pred[sold], log_sold[sold])
     mirror, model.cfg.mirror_average = model.cfg.mirror_average, False
     one_reading = predict(model, data.test, torch.device("cpu"))[0]  # the photo as it is only
     model.cfg.mirror_average = mirror
-    male_one = float(np.abs(one_reading[sold] - test["log_sold_price"].to_numpy(float)[sold]).mean())
+    male_one = male(one_reading[sold], log_sold[sold])
     auc = qualification_auc(item_loss(train_cfg, pred, data.test), score)
     if args.save_predictions:
         args.save_predictions.parent.mkdir(parents=True, exist_ok=True)
         np.savez(args.save_predictions, listing_id=data.test["listing_id"], log_price=pred, log_price_read_once=one_reading,
-                 log_sold=test["log_sold_price"].to_numpy(float), sold=sold)
-    print(f"RESULT {args.scheme} seed {args.seed}: test MALE on sold items {male:.4f} (photo read once: {male_one:.4f}), "
+                 log_sold=log_sold, sold=sold)
+    print(f"RESULT {args.scheme} seed {args.seed}: test MALE on sold items {male_sold:.4f} (photo read once: {male_one:.4f}), "
           f"qualification AUC {auc:.3f}, {len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
     if args.diagnostics:
         from models.diagnostics import modality_report
