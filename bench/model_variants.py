@@ -53,7 +53,8 @@ def main(argv=None) -> int:
     parser.add_argument("--train", default="{}", help='JSON: TrainConfig overrides (default objective "mse")')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--diagnostics", action="store_true", help="modality importances and weights, per-category MALE")
+    parser.add_argument("--diagnostics", action="store_true",
+                        help="modality importances and weights; per category, the gated-in share, residual and MALE")
     parser.add_argument("--save-predictions", type=Path, default=None,
                         help="write the test split's suggestions (.npz) for bench/mean_of_trainings.py")
     args = parser.parse_args(argv)
@@ -104,11 +105,23 @@ def main(argv=None) -> int:
           f"qualification AUC {auc:.3f}, {len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
     if args.diagnostics:
         from models.diagnostics import modality_report
+        from models.price_net import QUALIFIED_AT
         report = modality_report(train_cfg, model, data.validation, torch.device("cpu"))
         print("DIAGNOSTICS", json.dumps({k: round(v, 4) if isinstance(v, float) else v
                                          for k, v in report.to_dict().items()}))
-        errors = pd.DataFrame({"category": test["category"][sold], "abs_error": np.abs(pred - test["log_sold_price"])[sold]})
-        print(errors.groupby("category").abs_error.agg(["mean", "count"]).round(3).to_string())
+        # per category, on the training rows and the test rows' sold items: the share the
+        # classifier gates in (C1, what the regressor keeps learning from after warm-up), the
+        # median residual (log sold - suggestion) and MALE
+        train_pred, train_score = predict(model, data.train, torch.device("cpu"))
+        tables = {}
+        for part, frame_, p, q in [("train", data.train_frame, train_pred, train_score), ("test", test, pred, score)]:
+            on = frame_["label_sold"].to_numpy() == 1
+            rows = pd.DataFrame({"category": frame_["category"].to_numpy(), "gated_in": q >= QUALIFIED_AT,
+                                 "residual": frame_["log_sold_price"].to_numpy(float) - p})[on]
+            tables[part] = rows.groupby("category").agg(
+                gated_in=("gated_in", "mean"), residual=("residual", "median"),
+                male=("residual", lambda r: r.abs().mean()), sold=("residual", "size"))
+        print(pd.concat(tables, axis=1).round(3).to_string())
     return 0
 
 

@@ -17,6 +17,14 @@ Joint losses (scalars), with p = sigmoid(classifier logit):
   threshold    mean(C1 * L) + beta * max(0, delta - mean(C1)) + gamma * weighted CE(p, C2)
                (the paper's Eq. 3; delta here is a low floor against the all-negative solution)
                C2 = 1[L < eps] (detached), per-batch weights w_p = sqrt((P+N)/2P), w_n = sqrt((P+N)/2N)
+The gate switches off the highest losses, and those are whole categories (phones,
+accessories: 0 % positive) and the most expensive items; after warm-up the paper's first
+term teaches the regressor nothing more about them, and it drifts there from one training to
+the next (docs/MODEL_DESIGN.md, "What the gate does to the regressor"). Two remedies:
+  gated_out_weight w   the first term is mean((w + (1 - w) * C1) * L): switched-off items
+                       still teach the regressor, at weight w (the production default)
+  groups               the constraint and C3 hold within each group (e.g. category): "at
+                       least delta of every group positive", so no group is switched off whole
 C1 is the paper's indicator 1[p >= 0.5]. It has no gradient, so we use a straight-through
 estimator: the forward value is the hard indicator (the loss is the paper's), the backward
 pass uses d(p)/d(logit). The classifier then learns from the first term to switch off
@@ -71,29 +79,50 @@ def weighted_cross_entropy(logit: torch.Tensor, labels: torch.Tensor) -> torch.T
     return -(w_p * labels * log_p + w_n * (1 - labels) * log_not_p).mean()
 
 
-def lowest_share(item_loss: torch.Tensor, share: float) -> torch.Tensor:
-    """1.0 for the `share` of items with the lowest loss (at least one), 0.0 for the rest (detached)."""
-    k = max(1, round(share * item_loss.numel()))
+def lowest_share(item_loss: torch.Tensor, share: float, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """1.0 for the `share` of items with the lowest loss (at least one; with `groups`, of each
+    group), 0.0 for the rest (detached)."""
     labels = torch.zeros_like(item_loss)
-    labels[torch.argsort(item_loss.detach())[:k]] = 1.0
+    for members in ([None] if groups is None else [groups == g for g in torch.unique(groups)]):
+        index = torch.arange(item_loss.numel(), device=item_loss.device)
+        if members is not None:
+            index = index[members]
+        k = max(1, round(share * index.numel()))
+        labels[index[torch.argsort(item_loss.detach()[index])[:k]]] = 1.0
     return labels
 
 
+def group_mean(values: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Each item's group mean of `values` [n] -> [n] (differentiable)."""
+    n = int(groups.max()) + 1
+    sums = torch.zeros(n, dtype=values.dtype, device=values.device).index_add(0, groups, values)
+    counts = torch.zeros(n, dtype=values.dtype, device=values.device).index_add(0, groups, torch.ones_like(values))
+    return (sums / counts.clamp(min=1))[groups]
+
+
 def percentile_joint(item_loss: torch.Tensor, logit: torch.Tensor, delta: float, beta: float,
-                     warm_up: bool = False, gamma: float = 0.0) -> torch.Tensor:
-    """mean(C1 * L) + beta * max(0, delta - mean(C1)) [+ gamma * CE against C3]; warm-up: C1 = 1, no CE."""
+                     warm_up: bool = False, gamma: float = 0.0, groups: torch.Tensor | None = None,
+                     gated_out_weight: float = 0.0) -> torch.Tensor:
+    """mean(C1 * L) + beta * max(0, delta - mean(C1)) [+ gamma * CE against C3]; warm-up: C1 = 1, no CE.
+
+    With `groups` [n] (ids), the shortfall is each group's, averaged over the items. With
+    `gated_out_weight` w, the first term is mean((w + (1 - w) * C1) * L): the items the gate
+    switches off still teach the regressor, at weight w (0: the paper)."""
     if warm_up:
         return item_loss.mean() + 0.0 * logit.sum()  # classifier idle, but in the graph (Horovod)
     c1 = qualified_indicator(logit)
-    total = (c1 * item_loss).mean() + beta * torch.relu(delta - c1.mean())
+    share = c1.mean() if groups is None else group_mean(c1, groups)
+    weight = c1 if not gated_out_weight else gated_out_weight + (1.0 - gated_out_weight) * c1
+    total = (weight * item_loss).mean() + beta * torch.relu(delta - share).mean()
     if gamma:
-        total = total + gamma * weighted_cross_entropy(logit, lowest_share(item_loss, delta))
+        total = total + gamma * weighted_cross_entropy(logit, lowest_share(item_loss, delta, groups))
     return total
 
 
 def threshold_joint(item_loss: torch.Tensor, logit: torch.Tensor, eps: float, gamma: float,
-                    delta: float = 0.0, beta: float = 0.0, warm_up: bool = False) -> torch.Tensor:
+                    delta: float = 0.0, beta: float = 0.0, warm_up: bool = False,
+                    groups: torch.Tensor | None = None, gated_out_weight: float = 0.0) -> torch.Tensor:
     """The percentile terms plus gamma * weighted CE against C2 = 1[L < eps]."""
     labels = (item_loss.detach() < eps).to(item_loss.dtype)
-    return (percentile_joint(item_loss, logit, delta, beta, warm_up)
+    return (percentile_joint(item_loss, logit, delta, beta, warm_up, groups=groups, gated_out_weight=gated_out_weight)
             + gamma * weighted_cross_entropy(logit, labels))

@@ -48,6 +48,14 @@ class TrainConfig:
     # threshold: the paper's Eq. 3 keeps a beta * max(0, delta - share positive) term so the
     # classifier cannot settle on "all negative"; a low floor leaves the share to eps.
     threshold_min_positive: float = 0.1
+    # "category": the positive-share floor (and, for percentile, the classifier's target C3)
+    # holds within each category of the batch, so the gate cannot switch a category off
+    # whole; "none": over the batch, as in the paper.
+    gate_groups: str = "none"
+    # The regressor's weight on the items the gate switches off (0: the paper, they teach it
+    # nothing). The gate switches off the highest losses, which are the most expensive items
+    # (a Rolex's +3.3), and a regressor that stops learning them under-suggests them.
+    gated_out_weight: float = 0.0
     mu: float = 1.2
     nu: float = 1 / 1.2
     warm_up: bool = True
@@ -75,6 +83,10 @@ class TrainConfig:
             raise ValueError(f"objective must be mse|seller_gain, got {self.objective!r}")
         if self.constraint not in ("none", "percentile", "threshold"):
             raise ValueError(f"constraint must be none|percentile|threshold, got {self.constraint!r}")
+        if self.gate_groups not in ("none", "category"):
+            raise ValueError(f"gate_groups must be none|category, got {self.gate_groups!r}")
+        if not 0.0 <= self.gated_out_weight <= 1.0:
+            raise ValueError(f"gated_out_weight must be in [0, 1], got {self.gated_out_weight}")
 
     @property
     def total_epochs(self) -> int:
@@ -136,15 +148,17 @@ def batch_loss(cfg: TrainConfig, model: PriceSuggester, batch: Batch, warm_up: b
     pred, logit = regressor.value + offset, classifier.value
     losses, mask = item_losses(cfg, pred, batch)
     covered_losses, covered_logit = losses[mask], logit[mask]
+    groups = model.category_ids(batch["form"])[mask] if cfg.gate_groups == "category" else None
     if covered_losses.numel() == 0:
         total = pred.sum() * 0.0 + logit.sum() * 0.0
     elif cfg.constraint == "none":
         total = covered_losses.mean() + 0.0 * logit.sum()  # classifier idle: keep it in the graph for Horovod
     elif cfg.constraint == "percentile":
-        total = percentile_joint(covered_losses, covered_logit, cfg.delta, cfg.beta, warm_up, cfg.gamma)
+        total = percentile_joint(covered_losses, covered_logit, cfg.delta, cfg.beta, warm_up, cfg.gamma, groups,
+                                 cfg.gated_out_weight)
     else:
         total = threshold_joint(covered_losses, covered_logit, cfg.eps, cfg.gamma, cfg.threshold_min_positive,
-                                cfg.beta, warm_up)
+                                cfg.beta, warm_up, groups, cfg.gated_out_weight)
     if auxiliary:
         total = total + auxiliary_loss(cfg, regressor, batch, offset) + auxiliary_loss(cfg, classifier, batch, offset)
     return total, covered_losses, covered_logit, pred

@@ -92,6 +92,31 @@ def test_lowest_share_marks_the_delta_lowest_losses():
     assert lowest_share(t(0.5, 0.1), 0.0).tolist() == [0.0, 1.0]  # at least one
 
 
+def test_grouped_gate_keeps_delta_of_every_group_positive():
+    item, groups = t(0.5, 0.1, 0.9, 0.3, 0.7, 0.2), torch.tensor([0, 0, 0, 1, 1, 1])
+    # the batch's three lowest losses are 0.1, 0.2, 0.3; within each group, the two lowest
+    assert lowest_share(item, 0.5, groups).tolist() == [1.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+    # group 0 all positive, group 1 all negative: the batch's share (0.5) meets delta = 0.5,
+    # but group 1 falls 0.5 short, which counts for its half of the items
+    logit = torch.tensor([3.0, 3.0, 3.0, -3.0, -3.0, -3.0], dtype=torch.float64, requires_grad=True)
+    gated = (0.5 + 0.1 + 0.9) / 6
+    assert percentile_joint(item, logit, delta=0.5, beta=2.0).item() == pytest.approx(gated)
+    grouped = percentile_joint(item, logit, delta=0.5, beta=2.0, groups=groups)
+    assert grouped.item() == pytest.approx(gated + 2.0 * 0.5 / 2)
+    grouped.backward()
+    assert (logit.grad[3:] < 0).all()  # the switched-off group is pushed back on
+
+
+def test_gated_out_items_keep_a_share_of_their_weight():
+    item, logit = t(0.2, 0.4), t(3.0, -3.0)  # the second item is gated out
+    assert percentile_joint(item, logit, delta=0.0, beta=0.0).item() == pytest.approx(0.2 / 2)
+    assert percentile_joint(item, logit, delta=0.0, beta=0.0, gated_out_weight=0.25).item() == pytest.approx(
+        (0.2 + 0.25 * 0.4) / 2)
+    pred = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    percentile_joint((pred - t(0.0, 0.0)) ** 2, logit, delta=0.0, beta=0.0, gated_out_weight=0.25).backward()
+    assert pred.grad.tolist() == pytest.approx([1.0, 0.25])  # the regressor still learns the gated-out item
+
+
 def test_percentile_gamma_trains_the_classifier_towards_the_lowest_losses():
     logit = torch.zeros(4, requires_grad=True)
     item = t(0.1, 2.0, 0.2, 3.0)

@@ -1,4 +1,5 @@
 """The training loop and the model store, on in-memory tensors (no Spark)."""
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ from models.distributed import Single
 from models.petastorm_data import in_memory_batches
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.store import ModelStore
-from models.train import TrainConfig, ema_update, fit
+from models.train import TrainConfig, batch_loss, ema_update, fit
 
 SMALL = PriceModelConfig(image_size=16, conv_channels=(4, 8), stem_channels=0, vocab_size=30, bigram_buckets=0, text_length=8,
                          embedding_dim=8, field_sizes={"brand": 3, "category": 2, "condition": 3}, field_dim=4,
@@ -96,6 +97,49 @@ def test_percentile_positive_fraction_moves_with_delta(objective):
         fractions[delta] = history[-1]["val_positive_fraction"]
     assert fractions[0.8] > fractions[0.3] + 0.2
     assert fractions[0.8] >= 0.65  # the constraint holds roughly
+
+
+def test_grouped_gate_keeps_a_hard_category_in_training():
+    """Category 1's prices are all noisy: the batch-wide gate switches it off whole, so after
+    warm-up the regressor learns nothing more about it; gated per category, delta of it stays on."""
+    data = toy_data()
+    data["form"][:, 1] = (data["stats"][:, 1] > 0).astype(data["form"].dtype)  # category 1 = the noisy half
+    shares = {}
+    for groups in ("none", "category"):
+        cfg = TrainConfig(objective="mse", constraint="percentile", delta=0.5, beta=10.0, gamma=1.0, gate_groups=groups,
+                          warm_up_epochs=6, epochs=20, lr=1e-2, batch_size=64, patience=99, **PLAIN)
+        torch.manual_seed(0)
+        model = PriceSuggester(dataclasses.replace(SMALL, log_price_offset=3.0))
+        fit(cfg, model, in_memory_batches(data, 64), N // 64, in_memory_batches(data, 64, seed=1), 2, Single(),
+            torch.device("cpu"))
+        model.eval()
+        with torch.no_grad():
+            _, logit = model(*(torch.from_numpy(data[k]) for k in ("image", "tokens", "stats", "form")))
+        on = torch.sigmoid(logit) >= 0.5
+        hard = torch.from_numpy(data["form"][:, 1] == 1)
+        shares[groups] = (on[hard].float().mean().item(), on[~hard].float().mean().item())
+    assert shares["none"][0] < 0.3 and shares["none"][1] > 0.9  # the hard category is (almost) switched off
+    assert shares["category"][0] > 0.5 and shares["category"][1] > 0.5  # at least delta of each stays on
+
+
+def regressor_gradient(cfg: TrainConfig, model: PriceSuggester, batch) -> torch.Tensor:
+    model.zero_grad()
+    batch_loss(cfg, model, batch, warm_up=False, auxiliary=False)[0].backward()
+    return torch.cat([p.grad.flatten() for p in model.regressor.parameters() if p.grad is not None])
+
+
+def test_gated_out_weight_one_teaches_the_regressor_as_if_ungated():
+    torch.manual_seed(0)
+    model = PriceSuggester(dataclasses.replace(SMALL, log_price_offset=3.0))
+    batch = {k: torch.from_numpy(v[:64]) for k, v in toy_data().items()}
+    with torch.no_grad():
+        model.classifier.head[-1].bias[0] = -0.5  # gate some items out (the others are in)
+    plain = dict(objective="mse", delta=0.5, gamma=1.0, **PLAIN)
+    ungated = regressor_gradient(TrainConfig(constraint="none", **plain), model, batch)
+    weight_one = regressor_gradient(TrainConfig(constraint="percentile", gated_out_weight=1.0, **plain), model, batch)
+    paper = regressor_gradient(TrainConfig(constraint="percentile", gated_out_weight=0.0, **plain), model, batch)
+    assert torch.allclose(weight_one, ungated, atol=1e-6)
+    assert not torch.allclose(paper, ungated, atol=1e-3)
 
 
 def test_threshold_constraint_trains_the_classifier():
