@@ -83,10 +83,10 @@ def lowest_share(item_loss: torch.Tensor, share: float, groups: torch.Tensor | N
     """1.0 for the `share` of items with the lowest loss (at least one; with `groups`, of each
     group), 0.0 for the rest (detached)."""
     labels = torch.zeros_like(item_loss)
-    for members in ([None] if groups is None else [groups == g for g in torch.unique(groups)]):
-        index = torch.arange(item_loss.numel(), device=item_loss.device)
-        if members is not None:
-            index = index[members]
+    if groups is None:  # one group: the whole batch
+        groups = torch.zeros_like(item_loss, dtype=torch.long)
+    for g in torch.unique(groups):
+        index = torch.nonzero(groups == g).flatten()
         k = max(1, round(share * index.numel()))
         labels[index[torch.argsort(item_loss.detach()[index])[:k]]] = 1.0
     return labels
@@ -112,7 +112,7 @@ def percentile_joint(item_loss: torch.Tensor, logit: torch.Tensor, delta: float,
         return item_loss.mean() + 0.0 * logit.sum()  # classifier idle, but in the graph (Horovod)
     c1 = qualified_indicator(logit)
     share = c1.mean() if groups is None else group_mean(c1, groups)
-    weight = c1 if not gated_out_weight else gated_out_weight + (1.0 - gated_out_weight) * c1
+    weight = gated_out_weight + (1.0 - gated_out_weight) * c1  # w = 0: exactly C1
     total = (weight * item_loss).mean() + beta * torch.relu(delta - share).mean()
     if gamma:
         total = total + gamma * weighted_cross_entropy(logit, lowest_share(item_loss, delta, groups))

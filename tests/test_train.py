@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from models.distributed import Single
+from models.inputs import MODEL_INPUTS
 from models.petastorm_data import in_memory_batches
 from models.price_net import PriceModelConfig, PriceSuggester
 from models.store import ModelStore
@@ -114,7 +115,7 @@ def test_grouped_gate_keeps_a_hard_category_in_training():
             torch.device("cpu"))
         model.eval()
         with torch.no_grad():
-            _, logit = model(*(torch.from_numpy(data[k]) for k in ("image", "tokens", "stats", "form")))
+            _, logit = model(*(torch.from_numpy(data[k]) for k in MODEL_INPUTS))
         on = torch.sigmoid(logit) >= 0.5
         hard = torch.from_numpy(data["form"][:, 1] == 1)
         shares[groups] = (on[hard].float().mean().item(), on[~hard].float().mean().item())
