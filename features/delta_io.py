@@ -11,11 +11,19 @@ import random
 import time
 from dataclasses import dataclass
 
+from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteException,
+                              ConcurrentDeleteReadException, ConcurrentTransactionException,
+                              ConcurrentWriteException)
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pricesuggest.config import TableConf
+
+# Delta's optimistic-concurrency failures: another writer committed first, so a retry can succeed.
+# Importing delta.exceptions also installs the converter that raises these instead of py4j errors.
+WRITE_CONFLICTS = (ConcurrentAppendException, ConcurrentDeleteReadException, ConcurrentDeleteDeleteException,
+                   ConcurrentTransactionException, ConcurrentWriteException)
 
 PROPERTY_PREFIX = "pricesuggest."
 
@@ -93,8 +101,8 @@ def write_table(
                 _merge(spark, source, location, table.key, update_condition, user_metadata)
                 result = _last_commit(spark, location)
                 break
-            except Exception as exc:  # noqa: BLE001 - py4j wraps Delta's exceptions; match on the name
-                if attempt == conflict_retries or not is_write_conflict(exc):
+            except WRITE_CONFLICTS:
+                if attempt == conflict_retries:
                     raise
                 time.sleep(1.0 + random.random() * 2 ** attempt)  # let the other writer finish
     _set_properties(spark, location, properties or {})
@@ -108,13 +116,6 @@ def _changed_rows(spark, df: DataFrame, location: str, key: list[str], columns: 
         equal = F.col(f"s.`{column}`").eqNullSafe(F.col(f"t.`{column}`"))
         same = equal if same is None else same & equal
     return df.alias("s").join(read_table(spark, location).alias("t"), same, "left_anti")
-
-
-def is_write_conflict(exc: BaseException) -> bool:
-    """Delta's optimistic-concurrency failures (ConcurrentAppendException and friends)."""
-    return any(name in f"{type(exc).__name__} {exc}" for name in
-               ("ConcurrentAppendException", "ConcurrentDeleteReadException", "ConcurrentDeleteDeleteException",
-                "ConcurrentTransactionException", "ConcurrentWriteException", "DELTA_CONCURRENT"))
 
 
 def _merge(spark, df, location, key, update_condition, user_metadata) -> None:

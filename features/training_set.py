@@ -10,14 +10,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.feature_repo.definitions import PLATFORM_ID
-from features.price_stats import closed_outcomes
-
-SPLITS = ("train", "validation", "test")
-
-
-def closed_listings(cleaned: DataFrame) -> DataFrame:
-    """Listings with a known outcome: sold (label 1) or expired unsold (label 0)."""
-    return closed_outcomes(cleaned)
 
 
 def feature_entities(listings: DataFrame) -> DataFrame:

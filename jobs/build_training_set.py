@@ -19,7 +19,8 @@ from pyspark.sql import functions as F
 from features.clock import known_at, resolve_as_of
 from features.delta_io import current_version, read_table, table_exists, table_properties, write_table
 from features.feature_repo.store import historical_features
-from features.training_set import assign_split, closed_listings, feature_entities, training_rows
+from features.price_stats import closed_outcomes
+from features.training_set import assign_split, feature_entities, training_rows
 from jobs.common import clean_with_quarantine, iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     if kept is None:
         return 1
 
-    closed = closed_listings(kept)
+    closed = closed_outcomes(kept)
     features, feature_columns = historical_features(spark, conf, feature_entities(closed))
     rows = assign_split(training_rows(closed, features, feature_columns), conf.training_set.split_seed,
                         conf.training_set.validation_share, conf.training_set.test_share)

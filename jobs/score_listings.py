@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from features.clock import known_at, resolve_as_of
 from features.cleaning import flag_listings
-from features.delta_io import current_version, is_write_conflict, read_table, table_exists, write_table
+from features.delta_io import WRITE_CONFLICTS, current_version, read_table, table_exists, write_table
 from features.feature_repo.store import historical_features
 from features.rejects import counts_by_reason
 from features.scoring import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
@@ -129,9 +129,7 @@ def main(argv=None) -> int:
             with crash_while_writing(target):  # no-op unless a test arms PRICESUGGEST_FAULT
                 written = write_table(spark, changes, target, conf.storage.table("price_suggestions"), metadata,
                                       changed_only=COMPARED_COLUMNS, conflict_retries=conf.scoring.commit_retries)
-        except Exception as exc:  # noqa: BLE001 - py4j wraps Delta's exceptions
-            if not is_write_conflict(exc):
-                raise
+        except WRITE_CONFLICTS as exc:
             log.error("price_suggestions: lost %d retries against concurrent writers; nothing of this run "
                       "was committed, rerun it: %s", conf.scoring.commit_retries, str(exc).splitlines()[0])
             return EXIT_CONFLICT

@@ -173,7 +173,11 @@ def fit_inputs(train_rows, stats_columns: list[str], vocab_size: int, min_count:
     words = (train_rows.select(F.explode(tokens(F.concat_ws(" ", "title", "description"))).alias("w"))
              .groupBy("w").count().where(F.col("count") >= min_count)
              .orderBy(F.desc("count"), "w").limit(vocab_size - 2).collect())
-    logged = [F.log1p(F.greatest(F.col(c).cast("double"), F.lit(0.0))) for c in stats_columns]
+    # Missing (null or NaN) stays missing, as in StatsNormalizer.fit: F.greatest skips nulls,
+    # so without the `when` a missing value would count as 0 in the mean and spread.
+    present = [F.col(c).isNotNull() & ~F.isnan(F.col(c).cast("double")) for c in stats_columns]
+    logged = [F.when(ok, F.log1p(F.greatest(F.col(c).cast("double"), F.lit(0.0))))
+              for c, ok in zip(stats_columns, present)]
     moments = train_rows.agg(*[F.avg(x).alias(f"m{i}") for i, x in enumerate(logged)],
                              *[F.stddev_pop(x).alias(f"s{i}") for i, x in enumerate(logged)]).first()
     mean = [moments[f"m{i}"] if moments[f"m{i}"] is not None else 0.0 for i in range(len(stats_columns))]

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from models.experiments import ablated, delta_name, eps_name, predict  # noqa: E402
-from models.metrics import SELLER_GAIN_METRICS  # noqa: E402
+from models.metrics import MU, SELLER_GAIN_METRICS  # noqa: E402
 
 BASELINE_ORDER = ["mean", "category_mean", "hog_linear", "cnn_linear", "svm_segments", "gbt", "tfidf_ridge"]
 FLOOR = "observable_floor"  # ridge on listing_truth's attributes: a yardstick, not a peer
@@ -204,7 +204,7 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
             ax.scatter(actual[mask], pred[mask], s=4, alpha=0.5, c=colour, label=f"{label} ({mask.sum()})")
         lo, hi = np.nanmin(actual[sold]), np.nanmax(actual[sold])
         ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-        ax.plot([lo, hi], [lo + np.log(1.2), hi + np.log(1.2)], "k:", lw=1, label="band top (+log μ)")
+        ax.plot([lo, hi], [lo + np.log(MU), hi + np.log(MU)], "k:", lw=1, label="band top (+log μ)")
         ax.set(title=f"{full}: suggestion vs sold price (sold test items)", xlabel="log sold price",
                ylabel="suggested log price")
         ax.legend(markerscale=3, fontsize=8)

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from models.inputs import ModelInputs
+from models.metrics import MU
 from models.payload import model_from_payload
 from models.price_net import PriceSuggester
 from models.qualification import ReasonChecks, names_the_item, not_qualified_reasons
@@ -39,7 +40,7 @@ def cached_model(store_root: str, version: str) -> LoadedModel:
     model = model_from_payload(payload)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return LoadedModel(payload["model_version"], model.to(device).eval(), ModelInputs.from_dict(payload["inputs"]),
-                       device, float(payload["train_config"].get("mu", 1.2)))
+                       device, float(payload["train_config"].get("mu", MU)))
 
 
 def limit_cpu_threads(threads: int | None) -> None:

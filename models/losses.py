@@ -37,6 +37,7 @@ import math
 
 import torch
 
+from models.metrics import MU, NU
 from models.price_net import QUALIFIED_AT
 
 
@@ -47,7 +48,7 @@ def mse_sold(pred: torch.Tensor, log_sold: torch.Tensor, is_sold: torch.Tensor) 
 
 
 def seller_gain(pred: torch.Tensor, log_sold: torch.Tensor, log_list: torch.Tensor, is_sold: torch.Tensor,
-                mu: float = 1.2, nu: float = 1 / 1.2) -> torch.Tensor:
+                mu: float = MU, nu: float = NU) -> torch.Tensor:
     """Per-item distance of the suggestion to the seller-gain band (zero inside it)."""
     sold = is_sold.bool()
     anchor = torch.where(sold, log_sold, log_list)

@@ -30,6 +30,7 @@ from models.augment import augment_photos
 from models.distributed import Single
 from models.inputs import MODEL_INPUTS
 from models.losses import mse_sold, percentile_joint, seller_gain, threshold_joint
+from models.metrics import MU, NU
 from models.price_net import NetOutput, PriceSuggester
 
 Batch = dict[str, torch.Tensor]
@@ -56,8 +57,8 @@ class TrainConfig:
     # nothing). The gate switches off the highest losses, which are the most expensive items
     # (a Rolex's +3.3), and a regressor that stops learning them under-suggests them.
     gated_out_weight: float = 0.0
-    mu: float = 1.2
-    nu: float = 1 / 1.2
+    mu: float = MU
+    nu: float = NU
     warm_up: bool = True
     warm_up_epochs: int = 3
     epochs: int = 9  # after warm-up, at most: early stopping may end sooner

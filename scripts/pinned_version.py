@@ -1,8 +1,12 @@
 """Print the version pinned for a package in pyproject.toml (the single list of versions)."""
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (pyproject allows it): pip vendors the same parser
+    from pip._vendor import tomli as tomllib
 
 pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
 requirements = list(pyproject["project"]["dependencies"])

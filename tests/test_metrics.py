@@ -61,11 +61,14 @@ def test_price_segments_and_macro_scores():
     assert metrics.price_segment(np.array([1.5, 2.0, 3.5, 9.0]), edges).tolist() == [0, 1, 2, 3]
     true = np.array([0, 0, 1, 1])
     pred = np.array([0, 1, 1, 1])
-    out = metrics.segment_metrics(pred, true, 4)
+    out = metrics.segment_metrics(pred, true)
     # segment 0: p 1/1, r 1/2, f1 2/3; segment 1: p 2/3, r 1, f1 0.8; segments 2, 3 absent
     assert out["segment_precision"] == pytest.approx((1 + 2 / 3) / 2)
     assert out["segment_recall"] == pytest.approx((0.5 + 1) / 2)
     assert out["segment_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+    # a segment predicted but absent from the truth counts with F1 0, as in the `f1_macro` the
+    # SVM baseline is tuned on
+    assert metrics.segment_metrics(np.array([0, 2, 1, 1]), true)["segment_f1"] == pytest.approx((2 / 3 + 1) / 3)
 
 
 def test_metrics_by_qualification_splits_on_the_models_decision():

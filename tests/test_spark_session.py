@@ -46,3 +46,37 @@ def test_commit_carries_run_metadata(spark, tmp_path):
     write_table(spark, spark.range(3), location, TableConf(path="m", write_mode="overwrite"), {"run_id": "abc"})
     meta = DeltaTable.forPath(spark, location).history(1).select("userMetadata").first()[0]
     assert '"run_id": "abc"' in meta
+
+
+def test_merge_retries_a_delta_write_conflict_and_nothing_else(spark, tmp_path, monkeypatch):
+    import pytest
+
+    from features import delta_io
+
+    location = str(tmp_path / "t")
+    table = TableConf(path="t", key=["id"], write_mode="merge")
+    write_table(spark, spark.createDataFrame([(1, "a")], "id long, v string"), location, table, {"run_id": "r0"})
+    real_merge, calls = delta_io._merge, []
+
+    def merge_failing_first(failure):
+        def merge(*args):
+            calls.append(failure)
+            if len(calls) == 1:  # raised in the JVM, converted by delta.exceptions as in a real conflict
+                spark._jvm.scala.util.Failure(failure).get()
+            real_merge(*args)
+        return merge
+
+    monkeypatch.setattr(delta_io.time, "sleep", lambda seconds: None)
+    conflict = spark._jvm.io.delta.exceptions.ConcurrentAppendException("[DELTA_CONCURRENT_APPEND] test")
+    monkeypatch.setattr(delta_io, "_merge", merge_failing_first(conflict))
+    update = spark.createDataFrame([(1, "A")], "id long, v string")
+    write_table(spark, update, location, table, {"run_id": "r1"}, conflict_retries=2)
+    assert len(calls) == 2 and read_table(spark, location).first()["v"] == "A"
+
+    calls.clear()
+    other = spark._jvm.java.lang.IllegalStateException("not a conflict")
+    monkeypatch.setattr(delta_io, "_merge", merge_failing_first(other))
+    with pytest.raises(Exception, match="not a conflict"):
+        write_table(spark, spark.createDataFrame([(1, "b")], "id long, v string"), location, table,
+                    {"run_id": "r2"}, conflict_retries=2)
+    assert len(calls) == 1  # no retry
