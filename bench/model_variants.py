@@ -66,8 +66,9 @@ def main(argv=None) -> int:
     import torch
 
     from models.evaluation import fit_split
-    from models.experiments import predict, train_model
+    from models.experiments import train_model
     from models.metrics import male
+    from models.predict import predict
     from models.price_net import PriceModelConfig
     from models.train import TrainConfig
     from models.yardsticks import item_loss, qualification_auc
@@ -87,13 +88,14 @@ def main(argv=None) -> int:
     start = time.time()
     model, history = train_model(model_cfg, train_cfg, data.train, data.validation, torch.device("cpu"))
     seconds = time.time() - start
-    pred, score = predict(model, data.test, torch.device("cpu"))
+    out = predict(model, data.test, torch.device("cpu"))
+    pred, score = out["log_price"], out["score"]
     test = data.test_frame
     sold = test["label_sold"].to_numpy() == 1
     log_sold = test["log_sold_price"].to_numpy(float)
     male_sold = male(pred[sold], log_sold[sold])
     mirror, model.cfg.mirror_average = model.cfg.mirror_average, False
-    one_reading = predict(model, data.test, torch.device("cpu"))[0]  # the photo as it is only
+    one_reading = predict(model, data.test, torch.device("cpu"))["log_price"]  # the photo as it is only
     model.cfg.mirror_average = mirror
     male_one = male(one_reading[sold], log_sold[sold])
     auc = qualification_auc(item_loss(train_cfg, pred, data.test), score)
@@ -112,7 +114,8 @@ def main(argv=None) -> int:
         # per category, on the training rows and the test rows' sold items: the share the
         # classifier gates in (C1, what the regressor keeps learning from after warm-up), the
         # median residual (log sold - suggestion) and MALE
-        train_pred, train_score = predict(model, data.train, torch.device("cpu"))
+        train_out = predict(model, data.train, torch.device("cpu"))
+        train_pred, train_score = train_out["log_price"], train_out["score"]
         tables = {}
         for part, frame_, p, q in [("train", data.train_frame, train_pred, train_score), ("test", test, pred, score)]:
             on = frame_["label_sold"].to_numpy() == 1

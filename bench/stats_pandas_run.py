@@ -4,16 +4,22 @@ Explodes each closed transaction into the snapshot days whose window holds it (n
 no Python loops), then one groupby-quantile per level. Run under a memory cap so that
 running out of memory is a clean MemoryError, not the machine's OOM killer.
 """
+import argparse
 import resource
-import sys
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-source, first, last, window, cap_gib = (sys.argv[1], date.fromisoformat(sys.argv[2]), date.fromisoformat(sys.argv[3]),
-                                        int(sys.argv[4]), float(sys.argv[5]))
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("source", help="the workload's Parquet (bench/stats_workload.py)")
+parser.add_argument("first", type=date.fromisoformat, help="first snapshot day")
+parser.add_argument("last", type=date.fromisoformat, help="last snapshot day")
+parser.add_argument("window", type=int, help="window in days")
+parser.add_argument("cap_gib", type=float, help="address-space cap (GiB)")
+args = parser.parse_args()
+source, first, last, window, cap_gib = args.source, args.first, args.last, args.window, args.cap_gib
 cap = int(cap_gib * 2**30)
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 

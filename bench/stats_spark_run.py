@@ -1,12 +1,18 @@
 """One timed Spark run of the statistics transform over a workload's Parquet (spark-submit this)."""
-import sys
+import argparse
 from datetime import date
 
 from features.price_stats import price_stats, snapshot_dates
 from pricesuggest.config import load_config
 from pricesuggest.spark import build_session
 
-source, target, first, last = sys.argv[1], sys.argv[2], date.fromisoformat(sys.argv[3]), date.fromisoformat(sys.argv[4])
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("source", help="the workload's Parquet (bench/stats_workload.py)")
+parser.add_argument("target", help="where the statistics are written")
+parser.add_argument("first", type=date.fromisoformat, help="first snapshot day")
+parser.add_argument("last", type=date.fromisoformat, help="last snapshot day")
+args = parser.parse_args()
+source, target, first, last = args.source, args.target, args.first, args.last
 conf = load_config()
 spark = build_session(conf, "bench-price-stats")
 stats = price_stats(spark.read.parquet(source), snapshot_dates(spark, first, last), conf.stats.window_days,

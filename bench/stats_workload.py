@@ -34,11 +34,15 @@ def transactions(spark: SparkSession, rows: int, partitions: int) -> DataFrame:
 
 
 if __name__ == "__main__":  # spark-submit bench/stats_workload.py TARGET ROWS
-    import sys
+    import argparse
 
     from pricesuggest.config import load_config
     from pricesuggest.spark import build_session
 
-    target, n = sys.argv[1], int(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("target", help="where the workload's Parquet is written")
+    parser.add_argument("rows", type=int, help="closed transactions")
+    args = parser.parse_args()
+    target, n = args.target, args.rows
     session = build_session(load_config(), "bench-stats-workload")
     transactions(session, n, max(8, n // 1_000_000 * 2)).write.mode("overwrite").parquet(target)

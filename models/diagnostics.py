@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from models.inputs import FORM_FIELDS
+from models.predict import predict
 from models.price_net import PriceSuggester
-from models.train import TrainConfig, input_batches, item_losses
+from models.train import TrainConfig, item_losses
 
 Arrays = dict[str, np.ndarray]
 
@@ -29,21 +30,6 @@ def shuffled_within(groups: np.ndarray, seed: int) -> np.ndarray:
         rows = np.flatnonzero(groups == group)
         order[rows] = rng.permutation(rows)
     return order
-
-
-@torch.no_grad()
-def forward_all(model: PriceSuggester, arrays: Arrays, device: torch.device, batch_size: int = 512):
-    """(log price [N], classifier logit [N], regressor modality weights [N, 2] or None) of every row."""
-    model.eval().to(device)
-    preds, logits, weights = [], [], []
-    for _, batch in input_batches(arrays, batch_size, device):
-        regressor, classifier = model.outputs(*batch)
-        preds.append(model.suggestion(regressor.value, *batch).cpu())  # as scoring makes it (mirror average)
-        logits.append(classifier.value.cpu())
-        if regressor.modality_weights is not None:
-            weights.append(regressor.modality_weights.cpu())
-    cat = lambda parts: torch.cat(parts).numpy() if parts else None  # noqa: E731
-    return cat(preds), cat(logits), cat(weights)
 
 
 def mean_item_loss(cfg: TrainConfig, pred: np.ndarray, arrays: Arrays) -> float:
@@ -67,7 +53,8 @@ class ModalityReport:
 
 def modality_report(cfg: TrainConfig, model: PriceSuggester, arrays: Arrays, device: torch.device,
                     repeats: int = 3, seed: int = 0) -> ModalityReport:
-    pred, _, weights = forward_all(model, arrays, device)
+    out = predict(model, arrays, device, modality_weights=True)
+    pred, weights = out["log_price"], out.get("modality_weights")
     base = mean_item_loss(cfg, pred, arrays)
     category = arrays["form"][:, FORM_FIELDS.index("category")]
 
@@ -75,7 +62,7 @@ def modality_report(cfg: TrainConfig, model: PriceSuggester, arrays: Arrays, dev
         rises = []
         for r in range(repeats):
             shuffled = dict(arrays, **{key: arrays[key][shuffled_within(category, seed + r)]})
-            rises.append(mean_item_loss(cfg, forward_all(model, shuffled, device)[0], arrays) / base - 1.0)
+            rises.append(mean_item_loss(cfg, predict(model, shuffled, device)["log_price"], arrays) / base - 1.0)
         return float(np.mean(rises))
 
     return ModalityReport(

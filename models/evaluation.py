@@ -24,10 +24,11 @@ import torch
 from tqdm import tqdm
 
 from models import baselines as bl
-from models.experiments import (Variant, ablated, configs, conv_features, describe, predict, pretrained_visual_state,
+from models.experiments import (Variant, ablated, configs, conv_features, describe, pretrained_visual_state,
                                 train_model)
 from models.inputs import FORM_FIELDS, ModelInputs, field_values, listing_text
 from models.metrics import metrics_by_qualification, segment_edges
+from models.predict import predict
 from models.pretrain import PretrainConfig
 from models.diagnostics import modality_report
 from models.price_net import PriceSuggester
@@ -217,7 +218,8 @@ class Runner:
                 self.visual[key] = pretrained_visual_state(model_cfg, pre, data.train, train_cfg.batch_size, self.device)
             visual = self.visual[key]
         model, history = train_model(model_cfg, train_cfg, data.train, data.validation, self.device, visual)
-        pred, qualification = predict(model, data.test, self.device)
+        out = predict(model, data.test, self.device)
+        pred, qualification = out["log_price"], out["score"]
         positive = qualification >= model.cfg.qualification_threshold
         self.gates[(unit.scheme, unit.seed, variant.name)] = positive
         gate = self.gate(unit, data, variant.gate_from) if variant.gate_from else positive
@@ -250,7 +252,7 @@ class Runner:
         key = (unit.scheme, unit.seed, name)
         if key not in self.gates:
             model = self.restore(unit, name)
-            self.gates[key] = predict(model, data.test, self.device)[1] >= model.cfg.qualification_threshold
+            self.gates[key] = predict(model, data.test, self.device)["score"] >= model.cfg.qualification_threshold
         return self.gates[key]
 
     def restore(self, unit: Unit, name: str) -> PriceSuggester:
@@ -264,7 +266,8 @@ class Runner:
         k = int(self.gate(unit, data, unit.variant.anchor).sum())
         rows = []
         for name in unit.variant.ablations:
-            pred, qualification = predict(self.restore(unit, name), data.test, self.device)
+            out = predict(self.restore(unit, name), data.test, self.device)
+            pred, qualification = out["log_price"], out["score"]
             by_subset = score(data, pred, top_k(qualification, k))
             rows += metric_rows(unit, unit.variant.study, name,
                                 {f"matched_{s}": by_subset[s] for s in ("positive", "negative")})

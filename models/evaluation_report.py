@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from models.experiments import ablated, delta_name, eps_name, predict  # noqa: E402
+from models.experiments import ablated, delta_name, eps_name  # noqa: E402
+from models.predict import predict  # noqa: E402
 from models.metrics import MU, SELLER_GAIN_METRICS  # noqa: E402
 
 BASELINE_ORDER = ["mean", "category_mean", "hog_linear", "cnn_linear", "svm_segments", "gbt", "tfidf_ridge"]
@@ -193,7 +194,8 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
     if gallery_model is not None:
         import torch
 
-        pred, qualification = predict(gallery_model, data.test, torch.device("cpu"))
+        out = predict(gallery_model, data.test, torch.device("cpu"))
+        pred, qualification = out["log_price"], out["score"]
         test = data.test_frame
         sold = test["label_sold"].to_numpy().astype(bool)
         threshold = gallery_model.cfg.qualification_threshold

@@ -123,20 +123,6 @@ def train_model(model_cfg: PriceModelConfig, train_cfg: TrainConfig, train: Arra
 
 
 @torch.no_grad()
-def predict(model: PriceSuggester, arrays: Arrays, device: torch.device, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """(suggested log prices, qualification scores) of every row, in order."""
-    model.eval().to(device)
-    preds, scores = [], []
-    for _, batch in input_batches(arrays, batch_size, device):
-        pred, logit = model(*batch)
-        preds.append(pred.cpu().numpy())
-        scores.append(torch.sigmoid(logit).cpu().numpy())
-    if not preds:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(preds).astype(float), np.concatenate(scores).astype(float)
-
-
-@torch.no_grad()
 def conv_features(model: PriceSuggester, images: np.ndarray, device: torch.device, batch_size: int = 512) -> np.ndarray:
     """The regressor's last conv block output, flattened: the CNN-feature baseline's input."""
     cnn = model.regressor.visual

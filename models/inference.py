@@ -19,10 +19,10 @@ import torch
 from models.inputs import ModelInputs
 from models.metrics import MU
 from models.payload import model_from_payload
+from models.predict import predict
 from models.price_net import PriceSuggester
 from models.qualification import ReasonChecks, names_the_item, not_qualified_reasons
 from models.store import ModelStore
-from models.train import input_batches
 
 
 @dataclass
@@ -49,24 +49,11 @@ def limit_cpu_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-@torch.no_grad()
-def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], batch_size: int,
-            device: torch.device) -> dict[str, np.ndarray]:
-    """Per row: log price, qualification score, and the scores with the category's typical photo / text."""
-    model.eval().to(device)
-    out = {k: np.zeros(len(arrays["image"])) for k in ("log_price", "score", "typical_photo", "typical_text")}
-    for rows, batch in input_batches(arrays, batch_size, device):
-        out["log_price"][rows] = model.log_price(*batch).double().cpu().numpy()
-        for key, logit in zip(("score", "typical_photo", "typical_text"), model.qualification_counterfactuals(*batch)):
-            out[key][rows] = torch.sigmoid(logit).double().cpu().numpy()
-    return out
-
-
 def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, batch_size: int,
                 category_known_column: str) -> pd.DataFrame:
     """Listings (photo, text, form fields, statistics) -> suggestion columns, one row per input row."""
     arrays = loaded.inputs.encode_features(frame)
-    out = predict(loaded.model, arrays, batch_size, loaded.device)
+    out = predict(loaded.model, arrays, loaded.device, batch_size, counterfactuals=True)
     threshold = loaded.model.cfg.qualification_threshold
     category_known = frame[category_known_column].to_numpy(dtype=bool)
     # no price history for the category: the suggestion has nothing to stand on, never qualified

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.predict import predict
 from models.price_net import QUALIFIED_AT, PriceSuggester
 from models.text import UNK as UNKNOWN_WORD
 from models.train import TrainConfig, input_batches
@@ -127,7 +128,7 @@ def fit_qualification(model: PriceSuggester, train_cfg: TrainConfig, validation:
     if model.cfg.use_text:
         model.cfg.item_words = fit_item_words(validation["tokens"], category, model.cfg.vocab_size)
     if not model.cfg.fused:  # an ablation without photo or text: nothing to fit references for
-        scores = classifier_scores(model, validation, device)
+        scores = predict(model, validation, device)["score"]
         model.cfg.qualification_threshold = fit_threshold(scores, train_cfg)
         return model.cfg.qualification_threshold
     scores, visual, text = classifier_embeddings(model, validation, device)
@@ -142,16 +143,6 @@ def fit_qualification(model: PriceSuggester, train_cfg: TrainConfig, validation:
             model.reference_visual[c] = torch.from_numpy(visual[rows].mean(0))
             model.reference_text[c] = torch.from_numpy(text[rows].mean(0))
     return threshold
-
-
-@torch.no_grad()
-def classifier_scores(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.device,
-                      batch_size: int = 512) -> np.ndarray:
-    model.eval().to(device)
-    out = []
-    for _, batch in input_batches(arrays, batch_size, device):
-        out.append(torch.sigmoid(model.classifier(*batch).value).cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0)
 
 
 def photo_quality(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,8 +23,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
-from models.diagnostics import forward_all
-from models.inference import predict
+from models.predict import predict
 from models.price_net import PriceSuggester
 from models.qualification import (PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, names_the_item,
                                   not_qualified_reasons)
@@ -78,10 +77,10 @@ def photo_sensitivity(model: PriceSuggester, arrays: Arrays, frame: pd.DataFrame
     rows = np.flatnonzero(partners >= 0)
     if len(rows) < 2:
         return math.nan
-    own = forward_all(model, {k: v[rows] for k, v in arrays.items()}, device)[0]
+    own = predict(model, {k: v[rows] for k, v in arrays.items()}, device)["log_price"]
     swapped_arrays = {k: v[rows] for k, v in arrays.items()}
     swapped_arrays["image"] = arrays["image"][partners[rows]]
-    swapped = forward_all(model, swapped_arrays, device)[0]
+    swapped = predict(model, swapped_arrays, device)["log_price"]
     true_change = visible[partners[rows]] - visible[rows]
     keep = np.abs(true_change) > 1e-9
     return float(np.polyfit(true_change[keep], (swapped - own)[keep], 1)[0]) if keep.sum() > 1 else math.nan
@@ -90,7 +89,7 @@ def photo_sensitivity(model: PriceSuggester, arrays: Arrays, frame: pd.DataFrame
 def reason_quality(model: PriceSuggester, arrays: Arrays, frame: pd.DataFrame, checks: ReasonChecks,
                    device: torch.device, batch_size: int = 512) -> dict[str, float]:
     """Precision of the photo and text reasons against listing_truth, and how often the generic one is given."""
-    out = predict(model, arrays, batch_size, device)  # the scoring path's scores and counterfactuals
+    out = predict(model, arrays, device, batch_size, counterfactuals=True)  # as batch scoring reads them
     score, typical_photo, typical_text = out["score"], out["typical_photo"], out["typical_text"]
     known = np.ones(len(score), dtype=bool)  # every test category has history (it was in training)
     reasons = not_qualified_reasons(score, typical_photo, typical_text, model.cfg.qualification_threshold, known,

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from models.evaluation import Comparison, Runner, SplitData, Unit, comparisons, plan, top_k
-from models.experiments import configs, predict, study_variants
+from models.experiments import configs, study_variants
+from models.predict import predict
 from models.metrics import segment_edges
 from models.price_net import PriceModelConfig, PriceSuggester
 from features.evaluation_data import TRUTH_COLUMNS, with_out_of_time_split, with_truth
@@ -119,7 +120,7 @@ def test_comparison_scores_each_ablation_on_its_own_top_scores_at_the_anchors_po
         torch.manual_seed(i)
         models[name] = PriceSuggester(dataclasses.replace(SMALL))  # own config: thresholds differ
     # the anchor qualifies at its own fitted threshold: about 40 % of the items here
-    anchor_scores = predict(models["delta=0.6"], test, torch.device("cpu"))[1]
+    anchor_scores = predict(models["delta=0.6"], test, torch.device("cpu"))["score"]
     models["delta=0.6"].cfg.qualification_threshold = float(np.quantile(anchor_scores, 0.6))
     sink = MemorySink(models)
     unit = Unit("random", 0, Comparison("delta=0.6", ("no_text@delta=0.6", "no_image@delta=0.6")))
@@ -132,7 +133,8 @@ def test_comparison_scores_each_ablation_on_its_own_top_scores_at_the_anchors_po
     for name in ("no_text@delta=0.6", "no_image@delta=0.6"):
         mine = rows[rows.variant == name].set_index(["subset", "metric"])["value"]
         assert mine[("matched_positive", "items")] == k and mine[("matched_negative", "items")] == n - k
-        pred, qualification = predict(models[name], test, torch.device("cpu"))
+        out = predict(models[name], test, torch.device("cpu"))
+        pred, qualification = out["log_price"], out["score"]
         chosen = np.argsort(-qualification, kind="stable")[:k]
         chosen = chosen[sold[chosen]]
         assert mine[("matched_positive", "MALE")] == pytest.approx(np.abs(pred[chosen] - log_sold[chosen]).mean())
