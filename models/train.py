@@ -77,6 +77,9 @@ class TrainConfig:
     list_weight: float = 0.3
     photo_weight: float = 0.2
     augment: bool = True
+    # the photo augmentation's light jitter (models.augment): brightness and per-channel gain
+    augment_brightness: float = 0.25
+    augment_channel_gain: float = 0.06
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -210,7 +213,8 @@ def run_epoch(cfg: TrainConfig, model, optimizer, ema: AveragedModel | None, bat
             group["lr"] = cfg.lr_at(epoch * steps + step, total_steps)
         batch = to_device(next(batches), device)
         if cfg.augment:
-            batch["image"] = augment_photos(batch["image"])
+            batch["image"] = augment_photos(batch["image"], brightness=cfg.augment_brightness,
+                                            channel_gain=cfg.augment_channel_gain)
         total, losses, logit, _ = batch_loss(cfg, model, batch, warm_up)
         optimizer.zero_grad()  # horovod 0.28's DistributedOptimizer takes no set_to_none
         total.backward()
