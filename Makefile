@@ -18,15 +18,11 @@ $(STAMP): pyproject.toml scripts/setup.sh scripts/install_horovod.sh scripts/ins
 	scripts/setup.sh
 	touch $(STAMP)
 
-# generate -> stats -> Feast (apply + materialize) -> training set -> model -> scores; each step
-# incremental (the model is trained once per training_set version and configuration).
+# generate -> stats -> Feast (apply + materialize) -> training set -> model -> scores, the steps of
+# pricesuggest/pipeline.py; each incremental (the model is trained once per training_set version
+# and configuration).
 demo: setup
-	$(SUBMIT) jobs/generate_marketplace.py
-	$(SUBMIT) jobs/compute_price_stats.py
-	$(SUBMIT) jobs/materialize_features.py
-	$(SUBMIT) jobs/build_training_set.py
-	$(SUBMIT) jobs/train_price_model.py --skip-if-trained
-	$(SUBMIT) jobs/score_listings.py
+	python jobs/refresh.py --demo --spark-submit '$(SUBMIT)'
 
 # The evaluation report on the demo data (jobs/evaluate.py): the quick grid by default;
 # EVAL_ARGS="--grid full" for the committed docs/EVALUATION.md, "--resume RUN_ID" to finish a run.

@@ -191,7 +191,8 @@ def main(argv=None) -> int:
     plots_dir = args.plots_dir or Path(resolve_root(ec.plots_dir))
     command = " ".join(["spark-submit jobs/evaluate.py", f"--grid {grid_name}"] +
                        ([f"--resume {eval_run_id}"] if args.resume else []))
-    text, figures = render_report(results, splits, sink.restore(gallery), full, grid, ec, missing,
+    shown = ev.gallery(sink.restore(gallery), splits["random"], torch.device("cpu"))
+    text, figures = render_report(results, splits, shown, full, grid, ec, missing,
                                   {"command": command, "eval_run_id": eval_run_id, "grid": grid_name,
                                    "train_schedule": train_base,
                                    **context}, plots_dir, report_path.parent)

@@ -4,13 +4,15 @@
   python jobs/refresh.py --until 2026-09-02 --retrain       # weekly: also rebuild the training set and
                                                             # retrain (promoted only through the gate)
   python jobs/refresh.py --maintain                         # OPTIMIZE + VACUUM (pins respected)
+  python jobs/refresh.py --demo                             # the whole pipeline on the embedded defaults
+                                                            # (what `make demo` runs)
 
-What a scheduler (cron, Airflow) runs. Each step is its own `spark-submit`, in order; the
-first that fails stops the refresh with its exit code. Every step is incremental and
-commits in one Delta transaction, so a rerun (after success or after a crash midway)
-redoes only what is missing and never shows half-written output. In the demo, "new
-listings" come from the generator (`--until`: idempotent, unlike --append-days); in
-production that step is the marketplace's own ingestion.
+What a scheduler (cron, Airflow) runs. Each step is its own `spark-submit`, in the order of
+`pricesuggest/pipeline.py` (the one step list); the first that fails stops the refresh with
+its exit code. Every step is incremental and commits in one Delta transaction, so a rerun
+(after success or after a crash midway) redoes only what is missing and never shows
+half-written output. In the demo, "new listings" come from the generator (`--until`:
+idempotent, unlike --append-days); in production that step is the marketplace's own ingestion.
 """
 from __future__ import annotations
 
@@ -22,32 +24,41 @@ import sys
 import time
 from pathlib import Path
 
+from pricesuggest.pipeline import jobs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def steps(args) -> list[list[str]]:
-    plan = []
-    if args.until:
-        plan.append(["generate_marketplace.py", "--until", args.until, "--no-summary"])
-    plan += [["compute_price_stats.py"], ["materialize_features.py"]]
-    if args.retrain:
-        plan += [["build_training_set.py"], ["train_price_model.py", "--skip-if-trained"]]
-    plan.append(["score_listings.py"])
+    """[job file, its arguments...] per step."""
+    arguments = {"train_price_model": ["--skip-if-trained"],
+                 "generate_marketplace": [] if args.demo else ["--until", args.until, "--no-summary"]}
+    chosen = jobs(ingest=bool(args.demo or args.until), retrain=args.demo or args.retrain)
+    plan = [[f"{job}.py", *arguments.get(job, [])] for job in chosen]
     if args.maintain:
         plan.append(["maintain_tables.py"])
     return plan
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--until", help="demo only: generate listings up to this day (YYYY-MM-DD) first")
     parser.add_argument("--retrain", action="store_true", help="rebuild the training set and retrain (gated)")
+    parser.add_argument("--demo", action="store_true",
+                        help="the whole pipeline on the embedded defaults: the generator's default world, retrain included")
     parser.add_argument("--maintain", action="store_true", help="end with OPTIMIZE + VACUUM")
     parser.add_argument("--spark-submit", default=os.environ.get("SPARK_SUBMIT", "spark-submit"),
                         help="spark-submit command (with cluster options, quoted)")
     parser.add_argument("--print-only", action="store_true", help="print the steps, run nothing")
     args = parser.parse_args(argv)
+    if args.demo and args.until:
+        parser.error("--demo runs the generator's default world; --until is for a refresh of it")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     submit = shlex.split(args.spark_submit)
     for step in steps(args):
         command = [*submit, str(ROOT / "jobs" / step[0]), *step[1:]]

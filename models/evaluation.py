@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from models import baselines as bl
+from models.evaluation_report import Gallery
 from models.experiments import (Variant, ablated, configs, conv_features, describe, pretrained_visual_state,
                                 train_model)
 from models.inputs import FORM_FIELDS, ModelInputs, field_values, listing_text
@@ -78,6 +79,14 @@ def fit_split(frame: pd.DataFrame, scheme: str, split_column: str, vocab_size: i
                if generator is not None and "item_type" in frame else None)
     return SplitData(scheme, inputs, train, parts["test"], *(inputs.encode_frame(parts[n]) for n in parts),
                      segment_edges(log_sold), float(log_sold.mean()), visible)
+
+
+def gallery(model: PriceSuggester | None, data: SplitData, device: torch.device) -> Gallery | None:
+    """The report's per-item plots' input: this model's suggestions and scores on the test rows."""
+    if model is None:
+        return None
+    out = predict(model, data.test, device)
+    return Gallery(data.test_frame, out["log_price"], out["score"], model.cfg.qualification_threshold)
 
 
 @dataclass(frozen=True)

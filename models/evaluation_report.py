@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure  # figures without pyplot: no global backend to switch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from models.experiments import ablated, delta_name, eps_name  # noqa: E402
-from models.predict import predict  # noqa: E402
-from models.metrics import MU, SELLER_GAIN_METRICS  # noqa: E402
+from models.experiments import ablated, delta_name, eps_name
+from models.metrics import MU, SELLER_GAIN_METRICS
 
 BASELINE_ORDER = ["mean", "category_mean", "hog_linear", "cnn_linear", "svm_segments", "gbt", "tfidf_ridge"]
 FLOOR = "observable_floor"  # ridge on listing_truth's attributes: a yardstick, not a peer
@@ -177,30 +174,41 @@ def reading_table(summary, scheme: str, variants: list[str]) -> str:
     return table(["model", *READING_METRICS], rows)
 
 
+def new_axes(width: float, height: float):
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dict[str, plt.Figure]:
+@dataclass(frozen=True)
+class Gallery:
+    """One model's suggestions on the random split's test rows: what the per-item plots draw."""
+
+    test_frame: pd.DataFrame
+    log_price: np.ndarray
+    score: np.ndarray
+    threshold: float
+
+
+def plots(summary, splits, gallery: Gallery | None, full: str, deltas: list[float]) -> dict[str, Figure]:
     figures = {}
     data = splits["random"]
     prices = data.train_frame["sold_price"].dropna().to_numpy(float)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    axes = fig.subplots(1, 2)
     axes[0].hist(prices, bins=80, color="tab:blue")
     axes[0].set(title="sold price (CNY), train split", xlabel="price")
     axes[1].hist(np.log(prices), bins=80, color="tab:green")
     axes[1].set(title="log sold price", xlabel="log price")
     figures["price_distribution.png"] = fig
-    if gallery_model is not None:
-        import torch
-
-        out = predict(gallery_model, data.test, torch.device("cpu"))
-        pred, qualification = out["log_price"], out["score"]
-        test = data.test_frame
+    if gallery is not None:
+        pred, qualification, threshold, test = gallery.log_price, gallery.score, gallery.threshold, gallery.test_frame
         sold = test["label_sold"].to_numpy().astype(bool)
-        threshold = gallery_model.cfg.qualification_threshold
         positive = qualification >= threshold
-        fig, ax = plt.subplots(figsize=(5.5, 5))
+        fig, ax = new_axes(5.5, 5)
         actual = test["log_sold_price"].to_numpy(float)
         for mask, colour, label in ((sold & positive, "tab:blue", "positive"), (sold & ~positive, "tab:red", "negative")):
             ax.scatter(actual[mask], pred[mask], s=4, alpha=0.5, c=colour, label=f"{label} ({mask.sum()})")
@@ -213,12 +221,12 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
         figures["predicted_vs_actual.png"] = fig
         errors = pd.DataFrame({"category": test["category"][sold], "error": np.abs(pred[sold] - actual[sold])})
         by_category = errors.groupby("category")["error"].mean().sort_values()
-        fig, ax = plt.subplots(figsize=(7, 0.3 * len(by_category) + 1.2))
-        by_category.plot.barh(ax=ax, color="tab:purple")
+        fig, ax = new_axes(7, 0.3 * len(by_category) + 1.2)
+        ax.barh(by_category.index, by_category.to_numpy(), color="tab:purple")
         ax.set(title=f"{full}: MALE of sold test items by category", xlabel="MALE")
         figures["error_by_category.png"] = fig
         # the score's spread around the threshold fitted on validation
-        fig, ax = plt.subplots(figsize=(5.5, 3.5))
+        fig, ax = new_axes(5.5, 3.5)
         ax.hist(qualification, bins=50, color="tab:gray")
         ax.axvline(threshold, color="k", ls="--", lw=1, label=f"fitted threshold {threshold:.3f}")
         ax.legend(fontsize=8)
@@ -228,14 +236,14 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
     grid = [g for g in grid if not math.isnan(g[1])]
     if grid:
         d, share, sd = map(np.array, zip(*grid))
-        fig, ax = plt.subplots(figsize=(5, 4))
+        fig, ax = new_axes(5, 4)
         ax.errorbar(d, 100 * share, yerr=100 * sd, marker="o", capsize=3, label="test positives")
         ax.plot(d, 100 * d, "k--", lw=1, label="δ")
         ax.fill_between(d, 100 * d - 2, 100 * d + 2, color="grey", alpha=0.2, label="±2 pp")
         ax.set(title="positive share vs percentile constraint δ", xlabel="δ", ylabel="positive %")
         ax.legend()
         figures["positive_share_vs_delta.png"] = fig
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = new_axes(6, 4)
         for metric, colour in (("SMLE", "tab:blue"), ("UMLE", "tab:orange")):
             for subset, style in (("positive", "-o"), ("negative", "--s")):
                 points = [(x, *value(summary, "random", delta_name(x), subset, metric)) for x in d]
@@ -247,13 +255,13 @@ def plots(summary, splits, gallery_model, full: str, deltas: list[float]) -> dic
     return figures
 
 
-def render_report(results: pd.DataFrame, splits, gallery_model, full: str, grid, ec, missing: list[str],
-                  context: dict, plots_dir: Path, report_dir: Path) -> tuple[str, dict[str, plt.Figure]]:
+def render_report(results: pd.DataFrame, splits, gallery: Gallery | None, full: str, grid, ec, missing: list[str],
+                  context: dict, plots_dir: Path, report_dir: Path) -> tuple[str, dict[str, Figure]]:
     summary = summarise(results)
     deltas, epsilons = list(grid.deltas), list(grid.epsilons)
     if ec.ablation_delta not in deltas:
         deltas = sorted({*deltas, ec.ablation_delta})
-    figures = plots(summary, splits, gallery_model, full, deltas)
+    figures = plots(summary, splits, gallery, full, deltas)
     link = os.path.relpath(plots_dir, report_dir)
     variants = set(results["variant"]) if len(results) else set()
     ablations = sorted(v for v in variants if ablated(v))

@@ -1,7 +1,9 @@
 """The pipeline up to a trained model, in-process, for test modules that need one."""
 from __future__ import annotations
 
-from jobs import build_training_set, compute_price_stats, generate_marketplace, train_price_model
+import importlib
+
+from pricesuggest.pipeline import jobs
 
 # Tiny-data training: small batches, one warm-up and a few gated epochs, narrow convolutions, no
 # photo gate (a few hundred listings teach too little for the photo importance the demo reaches).
@@ -16,10 +18,10 @@ FAST_TRAINING = {"PRICESUGGEST__training__train__batch_size": "16",
 
 
 def generate_and_train(patch, num_proc: int, **env: str) -> None:
-    """generate -> statistics -> training set -> train (and promote), with FAST_TRAINING set on `patch`."""
+    """The pipeline's steps up to a trained (and promoted) model, in its order (pricesuggest/pipeline.py),
+    with FAST_TRAINING set on `patch`."""
     for key, value in {**FAST_TRAINING, **env}.items():
         patch.setenv(key, value)
-    assert generate_marketplace.main(["--no-summary"]) == 0
-    assert compute_price_stats.main([]) == 0
-    assert build_training_set.main([]) == 0
-    assert train_price_model.main(["--num-proc", str(num_proc)]) == 0
+    arguments = {"generate_marketplace": ["--no-summary"], "train_price_model": ["--num-proc", str(num_proc)]}
+    for job in jobs(through="train_price_model"):
+        assert importlib.import_module(f"jobs.{job}").main(arguments.get(job, [])) == 0, job

@@ -78,3 +78,28 @@ def test_reading_table_lists_what_each_model_reads():
                                                                            ("photo_reason_items", 12.0))))
     lines = reading_table(summarise(results), "random", ["delta=0.6", "absent"]).splitlines()
     assert len(lines) == 3 and lines[2].startswith("| delta=0.6 | 0.40 |") and "| 12 |" in lines[2]
+
+
+def test_plots_draw_from_suggestions_without_a_model(tmp_path):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from models.evaluation_report import Gallery, plots
+
+    rng = np.random.default_rng(0)
+    n = 40
+    test = pd.DataFrame({"label_sold": np.arange(n) % 2, "log_sold_price": rng.normal(5, 1, n),
+                         "category": np.where(np.arange(n) < 20, "phones", "shoes")})
+    splits = {"random": SimpleNamespace(train_frame=pd.DataFrame({"sold_price": rng.lognormal(5, 1, n)}))}
+    gallery = Gallery(test, test["log_sold_price"].to_numpy() + 0.1, rng.uniform(0, 1, n), 0.5)
+    results = pd.DataFrame(rows("delta=0.6", "all", [0.5, 0.6], metric_values=(("positive_share", 0.61),))
+                           + rows("delta=0.6", "positive", [0.4, 0.5]) + rows("delta=0.6", "negative", [0.7, 0.8]))
+    figures = plots(summarise(results), splits, gallery, "delta=0.6", [0.6])
+    assert set(figures) == {"price_distribution.png", "predicted_vs_actual.png", "error_by_category.png",
+                            "qualification_scores.png", "positive_share_vs_delta.png", "metrics_vs_delta.png"}
+    for name, figure in figures.items():
+        figure.savefig(tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 0
+    assert set(plots(summarise(results), splits, None, "delta=0.6", [0.6])) == {
+        "price_distribution.png", "positive_share_vs_delta.png", "metrics_vs_delta.png"}

@@ -12,7 +12,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from features.delta_io import read_table, table_properties, write_table
-from features.feature_repo.store import feast_on, open_store, repo_objects
+from features.feature_repo.store import MissingFeatureService, feast_on, historical_features, open_store, repo_objects
 from features.price_stats import price_stats, snapshot_dates
 from jobs import build_training_set, compute_price_stats, generate_marketplace, materialize_features
 from listing_rows import listing, listings_df
@@ -158,6 +158,18 @@ def test_point_in_time_features_ignore_later_snapshots(spark, tmp_path):
     assert got["seller_price_stats__sold_mean"] == 100.0
     assert got["seller_price_stats__sold_count"] == 1
     assert got["platform_price_stats__sold_mean"] == 100.0
+
+
+def test_reading_features_never_writes_the_registry(spark, tmp_path):
+    """Only materialize_features applies the repo: a read before it fails and says so."""
+    conf = load_config(env={}, overrides={
+        "feast": {"repo_dir": str(tmp_path / "feast"), "registry": str(tmp_path / "feast/registry.db"),
+                  "online_store": {"type": "sqlite", "path": str(tmp_path / "feast/online.db")}}})
+    entity = spark.createDataFrame([], "listing_id long, seller_id long, category string, platform string, "
+                                       "event_timestamp timestamp")
+    with pytest.raises(MissingFeatureService, match="materialize_features"):
+        historical_features(spark, conf, entity)
+    assert not open_store(conf).list_feature_views()  # the read registered nothing
 
 
 @pytest.mark.slow

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import yaml
 from feast import FeatureStore
+from feast.errors import FeastObjectNotFoundException, ProjectNotFoundException
 from pyspark.sql import DataFrame, SparkSession
 
 from features.feature_repo.definitions import definitions
 from pricesuggest.config import AppConfig, resolve_root
+
+
+class MissingFeatureService(RuntimeError):
+    """A read found no registered feature service: the repo was never applied here."""
 
 
 def feature_store_yaml(conf: AppConfig) -> dict:
@@ -76,12 +81,17 @@ def historical_features(spark: SparkSession, conf: AppConfig, entities: DataFram
     """The FeatureService's statistics for each entity row at its event_timestamp (point in time,
     Spark offline store), and their column names (`<view>__<feature>`).
 
-    Applies the repo first, so the registry matches conf even if materialize never ran here.
+    Reads the registry only: `jobs/materialize_features.py` writes it (apply), and runs before
+    every reader in the pipeline's step list (pricesuggest/pipeline.py).
     """
     store = open_store(conf)
     with feast_on(spark):
-        store.apply(repo_objects(conf))
-        service = store.get_feature_service(conf.feast.feature_service)
+        try:
+            service = store.get_feature_service(conf.feast.feature_service)
+        except (FeastObjectNotFoundException, ProjectNotFoundException) as exc:
+            raise MissingFeatureService(
+                f"the Feast registry ({conf.feast.registry}) has no feature service {conf.feast.feature_service!r} "
+                "in this project: run jobs/materialize_features.py first (it applies the repo)") from exc
         features = store.get_historical_features(entity_df=entities, features=service,
                                                  full_feature_names=True).to_spark_df()
     return features, [f"{p.name}__{f.name}" for p in service.feature_view_projections for f in p.features]
