@@ -11,6 +11,7 @@ files (reader start-up and PNG decoding counted). Part 2 runs the training job i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -30,8 +31,8 @@ def loader_vs_memory(steps: int, batch_size: int) -> dict:
     from jobs.train_price_model import fit_inputs
     from models.distributed import Single, device_for
     from models.petastorm_data import in_memory_batches, petastorm_batches
-    from models.price_net import PriceModelConfig, PriceSuggester
-    from models.train import TrainConfig, run_epoch
+    from models.price_net import PriceSuggester
+    from models.train import run_epoch
     from pricesuggest.config import load_config
     from pricesuggest.spark import build_session
 
@@ -40,14 +41,13 @@ def loader_vs_memory(steps: int, batch_size: int) -> dict:
     path = conf.storage.table_path("training_set")
     table = read_table(spark, path, version=current_version(spark, path)).where("split = 'train'")
     stats_columns = sorted(c for c in table.columns if "__" in c)
-    defaults = PriceModelConfig(**conf.training.model)
+    defaults = conf.training.model
     inputs = fit_inputs(table, stats_columns, conf.training.vocab_size, conf.training.vocab_min_count,
                         conf.generator.image_size, defaults.text_length, defaults.bigram_buckets,
                         conf.training.field_min_count)
-    model_cfg = PriceModelConfig(**dict(conf.training.model, vocab_size=inputs.vocabulary.size,
-                                        image_size=conf.generator.image_size, n_stats=len(stats_columns),
-                                        field_sizes=inputs.field_sizes))
-    train_cfg = TrainConfig(**dict(conf.training.train, batch_size=batch_size))
+    model_cfg = dataclasses.replace(defaults, vocab_size=inputs.vocabulary.size, image_size=conf.generator.image_size,
+                                    n_stats=len(stats_columns), field_sizes=inputs.field_sizes)
+    train_cfg = dataclasses.replace(conf.training.train, batch_size=batch_size)
     ctx = Single()
     device = device_for(ctx)
     arrays = inputs.encode_frame(table.select(*inputs.source_columns()).toPandas())

@@ -20,6 +20,7 @@ docs/MODEL_DESIGN.md's measurements were made with it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -69,14 +70,13 @@ def main(argv=None) -> int:
     from models.experiments import train_model
     from models.metrics import male
     from models.predict import predict
-    from models.price_net import PriceModelConfig
-    from models.train import TrainConfig
+    from models.config import PriceModelConfig
     from models.yardsticks import item_loss, qualification_auc
     from pricesuggest.config import load_config
 
     torch.set_num_threads(args.threads)
     conf = load_config()
-    model_conf = {**conf.training.model, **json.loads(args.model)}
+    model_conf = {**dataclasses.asdict(conf.training.model), **json.loads(args.model)}
     frame = pd.read_parquet(args.rows)
     data = fit_split(frame, args.scheme, args.scheme, conf.training.vocab_size, conf.training.vocab_min_count,
                      conf.generator.image_size, model_conf["text_length"], model_conf["bigram_buckets"],
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     model_cfg = PriceModelConfig(**{**model_conf, "vocab_size": data.inputs.vocabulary.size,
                                     "n_stats": len(data.inputs.stats_columns), "field_sizes": data.inputs.field_sizes,
                                     "log_price_offset": data.log_price_offset})
-    train_cfg = TrainConfig(**{**conf.training.train, "objective": "mse", **json.loads(args.train), "seed": args.seed})
+    train_cfg = dataclasses.replace(conf.training.train, **{"objective": "mse", **json.loads(args.train), "seed": args.seed})
     start = time.time()
     model, history = train_model(model_cfg, train_cfg, data.train, data.validation, torch.device("cpu"))
     seconds = time.time() - start
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
           f"qualification AUC {auc:.3f}, {len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
     if args.diagnostics:
         from models.diagnostics import modality_report
-        from models.price_net import QUALIFIED_AT
+        from models.config import QUALIFIED_AT
         report = modality_report(train_cfg, model, data.validation, torch.device("cpu"))
         print("DIAGNOSTICS", json.dumps({k: round(v, 4) if isinstance(v, float) else v
                                          for k, v in report.to_dict().items()}))

@@ -15,6 +15,7 @@ exports (run that first).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -51,13 +52,13 @@ def main(argv=None) -> int:
 
     from models.augment import augment_photos
     from models.inputs import decode_png
-    from models.price_net import ImageCNN, PriceModelConfig
+    from models.price_net import ImageCNN
     from pricesuggest.config import load_config
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     conf = load_config()
-    cfg = PriceModelConfig(**{**conf.training.model, **json.loads(args.model)})
+    cfg = dataclasses.replace(conf.training.model, **json.loads(args.model))
     frame = pd.read_parquet(args.rows)
     train, test = (frame[frame["split"] == part].reset_index(drop=True) for part in ("train", "test"))
     classes = {c: sorted((frame["category"] + "|" + frame[c].fillna("none").astype(str)).unique()) for c in TASKS}

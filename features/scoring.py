@@ -1,6 +1,8 @@
 """Batch scoring transforms: which listings, what happens to the ones that cannot be scored, suggestions.
 
-Pure DataFrame -> DataFrame functions; `jobs/score_listings.py` reads, calls them and writes.
+DataFrame -> DataFrame functions, no I/O; `jobs/score_listings.py` reads, calls them and writes.
+`score` runs the registered model inside the executors (`models.inference`, imported there:
+this module, like the rest of the data layer, does not import torch).
 Outcomes by input problem (README, `price_suggestions`):
   missing / undecodable photo, empty title  -> rejected (quarantine + a `rejected` row), no suggestion
   placeholder or outlying list price        -> scored, `list_price_flag` says what is wrong with it
@@ -11,6 +13,7 @@ Outcomes by input problem (README, `price_suggestions`):
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -18,8 +21,9 @@ from pyspark.sql import types as T
 
 from features.clock import known_at
 from features.feature_repo.definitions import PLATFORM_ID
-from models.inference import cached_model, limit_cpu_threads, score_frame
-from models.qualification import ReasonChecks
+
+if TYPE_CHECKING:
+    from models.qualification import ReasonChecks
 
 SCORED_COLUMNS = T.StructType([
     T.StructField("listing_id", T.LongType(), False),
@@ -87,8 +91,10 @@ def score(listings: DataFrame, store_root: str, model_version: str, checks: Reas
     """
     needed = ["listing_id", CATEGORY_KNOWN, *model_columns]
 
-    def score_batches(frames):
+    def score_batches(frames):  # runs in the executors' Python workers
         from pyspark import TaskContext
+
+        from models.inference import cached_model, limit_cpu_threads, score_frame
 
         # torch would start one thread per core in every concurrent task: N tasks x N cores
         # threads thrash. Each task gets the cores Spark gave it (spark.task.cpus).

@@ -26,15 +26,12 @@ from features.delta_io import current_version, read_table, table_exists, table_p
 from features.evaluation_data import with_out_of_time_split, with_truth
 from jobs.common import job_parser, load_job_config, setup_logging
 from models import evaluation as ev
-from models.baselines import BaselineConfig
 from models.evaluation_report import render_report
 from models.experiments import delta_name, study_variants
-from models.pretrain import PretrainConfig
 from models.payload import model_from_payload, model_payload
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.price_net import PriceSuggester
 from models.qualification import ReasonChecks
 from models.store import ModelStore
-from models.train import TrainConfig
 from pricesuggest.config import resolve_root
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
@@ -131,11 +128,10 @@ def main(argv=None) -> int:
     log = setup_logging()
     ec, grid = conf.evaluation, conf.evaluation.grids[grid_name]
     try:
-        train_base = dataclasses.asdict(TrainConfig(**{**conf.training.train, **grid.train}))
-        baseline_cfg = BaselineConfig(**ec.baselines)
-        pretrain = PretrainConfig(**conf.training.pretrain)
-    except (TypeError, ValueError) as exc:
-        parser.error(f"configuration: {exc}")
+        train_base = dataclasses.asdict(dataclasses.replace(conf.training.train, **grid.train))
+    except ValueError as exc:  # the grid's overrides make an invalid TrainConfig
+        parser.error(f"evaluation.grids.{grid_name}.train: {exc}")
+    baseline_cfg, pretrain = ec.baselines, conf.training.pretrain
     variants = study_variants(grid.deltas, grid.epsilons, ec.ablation_delta, ec.ablation_eps, grid.ablations)
     full = delta_name(ec.ablation_delta)
     unknown = sorted(set(grid.out_of_time_variants) - {v.name for v in variants})
@@ -166,7 +162,7 @@ def main(argv=None) -> int:
     frame = rows.toPandas()
     log.info("evaluation %s: training_set v%d, %d rows, grid %s", eval_run_id, version, len(frame), grid_name)
     image_size = int(conf.generator.image_size)
-    model_defaults = PriceModelConfig(**{k: v for k, v in conf.training.model.items() if k != "field_sizes"})
+    model_defaults = conf.training.model
     splits = {scheme: ev.fit_split(frame, scheme, column, conf.training.vocab_size, conf.training.vocab_min_count,
                                    image_size, model_defaults.text_length, model_defaults.bigram_buckets,
                                    conf.training.field_min_count, conf.generator)
@@ -178,7 +174,7 @@ def main(argv=None) -> int:
                "generator_config_sha256": listings_props.get("generator.config_sha256", "unknown")}
     sink = DeltaSink(spark, conf, eval_run_id, context, splits)
     units = ev.plan(variants, grid.seeds, {"random": None, "out_of_time": grid.out_of_time_variants}, full)
-    model_base = dict(conf.training.model, image_size=image_size)
+    model_base = dict(dataclasses.asdict(conf.training.model), image_size=image_size)
     if not args.report_only:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         checks = ReasonChecks.from_conf(conf.scoring)

@@ -31,13 +31,14 @@ from models.diagnostics import modality_report
 from models.inputs import FORM_FIELDS, ModelInputs
 from models.payload import PAYLOAD_FORMAT, build_model, model_payload
 from models.petastorm_data import collect_arrays, petastorm_batches
-from models.pretrain import PretrainConfig, freeze_visual, install_pretrained, pretrain_visual
+from models.config import PretrainConfig, PriceModelConfig, TrainConfig
+from models.pretrain import freeze_visual, install_pretrained, pretrain_visual
 from models.qualification import fit_qualification
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.price_net import PriceSuggester
 from models.stats_input import StatsNormalizer
 from models.store import ModelStore
 from models.text import Vocabulary, tokenize
-from models.train import TrainConfig, fit
+from models.train import fit
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
 
@@ -241,15 +242,8 @@ def main(argv=None) -> int:
             parser.error(str(exc))
         print(f"latest -> {args.rollback}")
         return 0
-    train_settings = dict(conf.training.train, **({"epochs": args.epochs} if args.epochs else {}))
-    try:
-        train_cfg = TrainConfig(**train_settings)
-    except (TypeError, ValueError) as exc:
-        parser.error(f"configuration training.train: {exc}")
-    try:
-        PretrainConfig(**conf.training.pretrain)
-    except TypeError as exc:
-        parser.error(f"configuration training.pretrain: {exc}")
+    # conf's model, train and pretrain sections are typed and checked when conf loads
+    train_cfg = dataclasses.replace(conf.training.train, **({"epochs": args.epochs} if args.epochs else {}))
     pretrained_visual = conf.training.pretrained_visual
     if pretrained_visual and not Path(pretrained_visual).is_file():
         parser.error(f"training.pretrained_visual: {pretrained_visual} is not a local file")
@@ -263,19 +257,12 @@ def main(argv=None) -> int:
     table = read_table(spark, table_path, version=version)
     stats_columns = sorted(c for c in table.columns if "__" in c)
     image_size = int(conf.generator.image_size)
-    model_settings = dict(conf.training.model, vocab_size=conf.training.vocab_size, image_size=image_size,
-                          n_stats=len(stats_columns))
-    if args.image_encoder:
-        model_settings["image_encoder"] = args.image_encoder
-    # the form fields' value counts are known once the train split is read; placeholders to validate now
-    validated = dict(model_settings, field_sizes={name: 2 for name in FORM_FIELDS})
-    try:
-        model_cfg = PriceModelConfig(**validated)
-    except (TypeError, ValueError) as exc:
-        parser.error(f"configuration training.model: {exc}")
+    model_cfg = dataclasses.replace(conf.training.model, vocab_size=conf.training.vocab_size, image_size=image_size,
+                                    n_stats=len(stats_columns),
+                                    **({"image_encoder": args.image_encoder} if args.image_encoder else {}))
 
-    fingerprint = training_fingerprint(table_path, version, model_settings, dataclasses.asdict(train_cfg),
-                                       conf.training.pretrain, pretrained_visual,
+    fingerprint = training_fingerprint(table_path, version, dataclasses.asdict(model_cfg), dataclasses.asdict(train_cfg),
+                                       dataclasses.asdict(conf.training.pretrain), pretrained_visual,
                                        args.num_proc or conf.training.num_proc)  # global batch, shards
     if previous:  # a resumed run is the run it continues
         fingerprint = previous["data"].get("fingerprint", fingerprint)
@@ -310,7 +297,7 @@ def main(argv=None) -> int:
         model_store=conf.storage.model_store, reader_workers=conf.training.reader_workers,
         resume=bool(args.resume), data={"table": table_path, "version": version, "train_rows": n_train,
                                         "validation_rows": n_val, "fingerprint": fingerprint},
-        pretrain_config=dict(conf.training.pretrain), pretrained_visual=pretrained_visual,
+        pretrain_config=dataclasses.asdict(conf.training.pretrain), pretrained_visual=pretrained_visual,
         diagnostics_rows=conf.training.diagnostics_rows)
     for split, urls in (("train", run.train_urls), ("validation", run.val_urls)):
         if len(urls) < num_proc:  # Petastorm shards whole row groups: an empty shard would stall Horovod

@@ -21,8 +21,6 @@ Each returns suggested log prices for the rows asked (sold or not), so every met
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -35,24 +33,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
+from models.config import BaselineConfig
 from models.metrics import price_segment
-
-
-@dataclass
-class BaselineConfig:
-    hog_orientations: int = 8
-    hog_cells: int = 8  # cells per image side: the cell size scales with the image
-    hog_pca: int = 200
-    cnn_pca: int = 256
-    svm_c: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
-    svm_gamma: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
-    svm_tune_rows: int = 2000  # grid search on a subsample: an RBF SVM is quadratic in rows
-    svm_fit_rows: int = 8000
-    tfidf_features: int = 500
-    gbt_iterations: int = 300
-    ridge_alpha: float = 3.0  # tfidf_ridge's L2 penalty (3 measured best of 0.3, 1, 3 on the demo split)
-    floor_alpha: float = 1.0
-    seed: int = 0
 
 
 def hog_features(images: np.ndarray, orientations: int = 8, cells: int = 8) -> np.ndarray:

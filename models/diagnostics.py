@@ -17,7 +17,8 @@ import torch
 from models.inputs import FORM_FIELDS
 from models.predict import predict
 from models.price_net import PriceSuggester
-from models.train import TrainConfig, item_losses
+from models.config import TrainConfig
+from models.train import item_losses
 
 Arrays = dict[str, np.ndarray]
 

@@ -30,7 +30,7 @@ from models.experiments import (Variant, ablated, configs, conv_features, descri
 from models.inputs import FORM_FIELDS, ModelInputs, field_values, listing_text
 from models.metrics import metrics_by_qualification, segment_edges
 from models.predict import predict
-from models.pretrain import PretrainConfig
+from models.config import PretrainConfig
 from models.diagnostics import modality_report
 from models.price_net import PriceSuggester
 from models.qualification import ReasonChecks

@@ -15,10 +15,11 @@ import torch
 
 from models.distributed import Single
 from models.petastorm_data import in_memory_batches
-from models.pretrain import PretrainConfig, install_pretrained, pretrain_visual
+from models.config import PretrainConfig, PriceModelConfig, TrainConfig
+from models.pretrain import install_pretrained, pretrain_visual
 from models.qualification import fit_qualification
-from models.price_net import PriceModelConfig, PriceSuggester
-from models.train import TrainConfig, fit, input_batches, to_device
+from models.price_net import PriceSuggester
+from models.train import fit, to_device
 
 Arrays = dict[str, np.ndarray]
 

@@ -22,7 +22,8 @@ import pandas as pd
 from sklearn.metrics import (mean_absolute_error, mean_squared_error, precision_recall_fscore_support,
                              r2_score)
 
-MU, NU = 1.2, 1 / 1.2
+from models.config import MU, NU
+
 SELLER_GAIN_METRICS = ("SMLE", "SPDMLE", "SPIMLE", "UMLE", "UPDMLE", "UPIMLE")
 REGRESSION_METRICS = ("MALE", "RMSLE", "RMSE", "MAE", "R2")
 SEGMENT_METRICS = ("segment_precision", "segment_recall", "segment_f1")

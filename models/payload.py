@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 
 from models.inputs import ModelInputs
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.config import PriceModelConfig
+from models.price_net import PriceSuggester
 
 PAYLOAD_FORMAT = 2
 

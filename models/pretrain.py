@@ -12,23 +12,15 @@ penultimate-layer features, concatenated, are the visual feature.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from models.config import PretrainConfig
 from models.distributed import Single
 from models.inputs import FORM_FIELDS
 from models.price_net import MultiTaskVisualEncoder, PriceSuggester
 from models.train import Batch, to_device
-
-
-@dataclass
-class PretrainConfig:
-    epochs: int = 2
-    lr: float = 1e-3
-    seed: int = 0
 
 
 def task_losses(encoder: MultiTaskVisualEncoder, batch: Batch) -> dict[str, tuple[torch.Tensor, int, int]]:

@@ -1,4 +1,5 @@
-"""The price suggestion networks, top-down: config, the full model, then its parts.
+"""The price suggestion networks, top-down: the full model, then its parts (their config,
+PriceModelConfig, is in models/config.py, where conf types it without importing torch).
 
 PriceSuggester holds two networks of the same architecture and no shared parameters:
   regressor   -> suggested log price
@@ -20,98 +21,14 @@ alone (the published multiple single-task visual features, as losses). Pure torc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-# The paper's C1 = 1[p >= 0.5]: what "qualified" means inside the training constraint. Scoring
-# and the evaluation use the model's own `qualification_threshold`, fitted on validation after
-# training so that the share of qualified listings matches delta.
-QUALIFIED_AT = 0.5
+from models.config import PriceModelConfig
 
-
-@dataclass
-class PriceModelConfig:
-    image_size: int = 64
-    image_channels: int = 3
-    # "scratch": one CNN trained with the price objective (plus the auxiliary photo heads);
-    # "multi_task": single-task CNNs pre-trained on the form fields, frozen, features concatenated.
-    image_encoder: str = "scratch"
-    conv_channels: tuple[int, ...] = (16, 32, 64, 128)  # one block (stride-2 conv, conv) per entry
-    # a conv at full resolution before the first block (0: none): the brand glyph is ~9 px wide at
-    # 64 px, and a first stride-2 conv leaves ~4 px of it to tell a triangle from a diamond
-    stem_channels: int = 0
-    # The detail view: the photo's central square of this side (0: none), read at full
-    # resolution by its own small CNN (a stride-1 conv, then stride-2 blocks of
-    # `detail_channels[1:]`). Sellers centre the item, and its brand mark and wear marks are a
-    # few pixels wide: the full-frame CNN halves the side first and reads them poorly, and a
-    # full-resolution stem over the whole frame costs twice the time (docs/MODEL_DESIGN.md).
-    detail_crop: int = 0
-    detail_channels: tuple[int, ...] = (8, 16, 32, 64)
-    vocab_size: int = 5000  # word ids (padding and unknown included)
-    bigram_buckets: int = 0  # hashed bigram ids after the word ids (0: words only)
-    text_length: int = 32  # word slots; with bigram_buckets, as many bigram slots follow
-    embedding_dim: int = 64
-    text_pooling: str = "mean"  # mean | sum (with max pooling either way)
-    field_sizes: dict[str, int] = field(default_factory=dict)  # form field -> ids, 0 = missing
-    field_dim: int = 16
-    n_stats: int = 30  # statistical features; the input has 2x: values and missing flags
-    fusion: str = "attention"  # attention | concat
-    fusion_dim: int = 64  # both modalities are projected to this width before fusion
-    modality_dropout: float = 0.15  # per item, in training: P(photo hidden) = P(text hidden)
-    use_image: bool = True
-    use_text: bool = True
-    use_fields: bool = True
-    use_stats: bool = True
-    photo_heads: bool = True  # auxiliary heads: form fields from the photo alone
-    # the photo heads' reading as inputs too: softmax(photo head) @ the form field's embedding
-    # table, so "the photo shows a Rolex" lands where a typed "Rolex" does (needs photo_heads)
-    photo_fields: bool = True
-    hidden: tuple[int, ...] = (256, 128)
-    dropout: float = 0.2
-    # Outside training, the suggested log price is the mean of the regressor's readings of the
-    # photo and of its mirror image. Training mirrors half the photos (models/augment.py), so
-    # both readings are of the same item; where a few-pixel mark falls on the conv grid shifts
-    # each reading a little, and the mean halves that variance (test MALE -0.006, measured in
-    # docs/MODEL_DESIGN.md) for a second pass of the regressor. Off for models saved before it.
-    mirror_average: bool = False
-    # Added to the regressor's output: the train split's mean log sold price. Without it the
-    # output starts at 0 and Adam's bounded steps (~lr each) need thousands of steps to
-    # climb to typical log prices (~5), while the features only explain what is left.
-    log_price_offset: float = 0.0
-    # Scoring: qualified when sigmoid(logit) >= this (fitted on validation, stored with the model).
-    qualification_threshold: float = QUALIFIED_AT
-    # Reasons: the word ids that say what the item is (models.qualification.fit_item_words,
-    # fitted on validation with the threshold); a text with none of them is blamed on its own.
-    item_words: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.image_encoder not in ("scratch", "multi_task"):
-            raise ValueError(f"image_encoder must be scratch|multi_task, got {self.image_encoder!r}")
-        if self.image_encoder == "multi_task" and not self.field_sizes:
-            raise ValueError("image_encoder multi_task needs field_sizes (its pre-training tasks)")
-        if self.fusion not in ("attention", "concat"):
-            raise ValueError(f"fusion must be attention|concat, got {self.fusion!r}")
-        if not (self.use_image or self.use_text or self.use_fields or self.use_stats):
-            raise ValueError("at least one modality must be used")
-        if self.image_size % (2 ** len(self.conv_channels)):
-            raise ValueError(f"image_size {self.image_size} must be divisible by 2^{len(self.conv_channels)}")
-        if not 0.0 <= self.modality_dropout < 0.5:
-            raise ValueError(f"modality_dropout must be in [0, 0.5), got {self.modality_dropout}")
-        if self.detail_crop and (self.detail_crop > self.image_size
-                                 or self.detail_crop % (2 ** (len(self.detail_channels) - 1))):
-            raise ValueError(f"detail_crop {self.detail_crop} must be at most image_size and divisible by "
-                             f"2^{len(self.detail_channels) - 1}")
-        self.conv_channels = tuple(self.conv_channels)
-        self.detail_channels = tuple(self.detail_channels)
-        self.hidden = tuple(self.hidden)
-
-    @property
-    def fused(self) -> bool:
-        """Photo and text both present: the attention (or concat) fusion applies."""
-        return self.use_image and self.use_text
 
 
 @dataclass
@@ -360,6 +277,8 @@ class MultiTaskVisualEncoder(nn.Module):
 
     def __init__(self, cfg: PriceModelConfig):
         super().__init__()
+        if not cfg.field_sizes:  # known once the inputs are fitted, so checked here rather than in the config
+            raise ValueError("image_encoder multi_task needs field_sizes (its pre-training tasks)")
         self.tasks = nn.ModuleDict({task: SingleTaskCNN(cfg, n) for task, n in sorted(cfg.field_sizes.items())})
         self.out_dim = sum(net.backbone.out_dim for net in self.tasks.values())
         self.frozen = False

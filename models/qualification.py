@@ -37,9 +37,10 @@ import numpy as np
 import torch
 
 from models.predict import predict
-from models.price_net import QUALIFIED_AT, PriceSuggester
+from models.config import QUALIFIED_AT, TrainConfig
+from models.price_net import PriceSuggester
 from models.text import UNK as UNKNOWN_WORD
-from models.train import TrainConfig, input_batches
+from models.train import input_batches
 
 REASON_UNKNOWN_CATEGORY = "unknown category: no price history to compare with"
 REASON_DARK_PHOTO = "photo too dark: retake it in better light"

@@ -16,9 +16,15 @@ import json
 import os
 from pathlib import Path
 
-import torch
-
 from pricesuggest.config import resolve_root
+
+
+def _torch():
+    """torch, imported when weights are read or written: the data jobs read the store's metadata
+    (the versions a registered model pins) without it."""
+    import torch
+
+    return torch
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -40,11 +46,11 @@ class ModelStore:
         return self.root / "runs" / run_id / "checkpoint.pt"
 
     def save_checkpoint(self, run_id: str, payload: dict) -> None:
-        _atomic_write(self.checkpoint_path(run_id), lambda tmp: torch.save(payload, tmp))
+        _atomic_write(self.checkpoint_path(run_id), lambda tmp: _torch().save(payload, tmp))
 
     def load_checkpoint(self, run_id: str) -> dict | None:
         path = self.checkpoint_path(run_id)
-        return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+        return _torch().load(path, map_location="cpu", weights_only=True) if path.exists() else None
 
     # ------------------------------------------------------------------ versions
 
@@ -54,7 +60,7 @@ class ModelStore:
     def save_visual_encoder(self, run_id: str, state: dict) -> Path:
         """Pre-trained single-task CNNs of a run: reusable via training.pretrained_visual."""
         path = self.visual_encoder_path(run_id)
-        _atomic_write(path, lambda tmp: torch.save(state, tmp))
+        _atomic_write(path, lambda tmp: _torch().save(state, tmp))
         return path
 
     def version_dir(self, version: str) -> Path:
@@ -62,7 +68,7 @@ class ModelStore:
 
     def register(self, version: str, payload: dict, metadata: dict) -> Path:
         directory = self.version_dir(version)
-        _atomic_write(directory / "model.pt", lambda tmp: torch.save(payload, tmp))
+        _atomic_write(directory / "model.pt", lambda tmp: _torch().save(payload, tmp))
         _atomic_write(directory / "metadata.json", lambda tmp: tmp.write_text(json.dumps(metadata, indent=2, default=str)))
         return directory
 
@@ -82,7 +88,7 @@ class ModelStore:
 
     def load(self, version: str = "latest") -> dict:
         version = self.resolve(version)
-        return torch.load(self.version_dir(version) / "model.pt", map_location="cpu", weights_only=True)
+        return _torch().load(self.version_dir(version) / "model.pt", map_location="cpu", weights_only=True)
 
     # ------------------------------------------------------------------ latest
 

@@ -14,7 +14,6 @@ and training stops after `patience` epochs without improvement.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -27,99 +26,13 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from models.augment import augment_photos
+from models.config import TrainConfig
 from models.distributed import Single
 from models.inputs import MODEL_INPUTS
 from models.losses import mse_sold, percentile_joint, seller_gain, threshold_joint
-from models.metrics import MU, NU
 from models.price_net import NetOutput, PriceSuggester
 
 Batch = dict[str, torch.Tensor]
-
-
-@dataclass
-class TrainConfig:
-    objective: str = "seller_gain"  # mse | seller_gain
-    constraint: str = "percentile"  # none | percentile | threshold
-    delta: float = 0.6  # percentile: at least this share of items positive
-    beta: float = 10.0  # weight of the percentile constraint (must outweigh item losses)
-    eps: float = 0.15  # threshold: positive when the item loss is below eps
-    # weight of the classifier's weighted cross-entropy: threshold, against 1[L < eps] (the
-    # paper's Eq. 3); percentile, against the batch's delta share of lowest losses
-    gamma: float = 1.0
-    # threshold: the paper's Eq. 3 keeps a beta * max(0, delta - share positive) term so the
-    # classifier cannot settle on "all negative"; a low floor leaves the share to eps.
-    threshold_min_positive: float = 0.1
-    # "category": the positive-share floor (and, for percentile, the classifier's target C3)
-    # holds within each category of the batch, so the gate cannot switch a category off
-    # whole; "none": over the batch, as in the paper.
-    gate_groups: str = "none"
-    # The regressor's weight on the items the gate switches off (0: the paper, they teach it
-    # nothing). The gate switches off the highest losses, which are the most expensive items
-    # (a Rolex's +3.3), and a regressor that stops learning them under-suggests them.
-    gated_out_weight: float = 0.0
-    mu: float = MU
-    nu: float = NU
-    warm_up: bool = True
-    warm_up_epochs: int = 3
-    epochs: int = 9  # after warm-up, at most: early stopping may end sooner
-    lr: float = 3e-3  # peak of the one-cycle schedule
-    lr_warm_up_share: float = 0.2  # share of all steps spent rising to the peak
-    weight_decay: float = 1e-4
-    batch_size: int = 128
-    patience: int = 3  # gated epochs without a better validation figure (`selection_metric`) before stopping
-    # Exponential moving average of the weights (per step; 0 = off): validation, the kept best
-    # epoch and the saved model use the average, which varies less than the last step's weights.
-    # The decay ramps up over the first steps (ema_update), so short runs are not averaged
-    # towards their random initial weights.
-    ema_decay: float = 0.995
-    # Auxiliary losses, on both networks and ungated (they shape the representation from every
-    # item): the log list price (sold and unsold items alike), and the form fields from the photo.
-    list_weight: float = 0.3
-    photo_weight: float = 0.2
-    augment: bool = True
-    # the photo augmentation's light jitter (models.augment): brightness and per-channel gain
-    augment_brightness: float = 0.25
-    augment_channel_gain: float = 0.06
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.objective not in ("mse", "seller_gain"):
-            raise ValueError(f"objective must be mse|seller_gain, got {self.objective!r}")
-        if self.constraint not in ("none", "percentile", "threshold"):
-            raise ValueError(f"constraint must be none|percentile|threshold, got {self.constraint!r}")
-        if self.gate_groups not in ("none", "category"):
-            raise ValueError(f"gate_groups must be none|category, got {self.gate_groups!r}")
-        if not 0.0 <= self.gated_out_weight <= 1.0:
-            raise ValueError(f"gated_out_weight must be in [0, 1], got {self.gated_out_weight}")
-
-    @property
-    def total_epochs(self) -> int:
-        return (self.warm_up_epochs if self.warm_up else 0) + self.epochs
-
-    @property
-    def selection_metric(self) -> str:
-        """The validation figure that picks the best epoch (lower is better).
-
-        The seller-gain loss is linear, so its mean item loss is a steady yardstick. The squared
-        error is not: the few rows whose price is a typo or a placeholder (error ~4.6 in log
-        price) turn a small drift of their prediction into a large swing of the mean (d(e^2) =
-        2e de, 9x the drift), and the demo's MSE runs stopped at epoch 7 while the MALE of sold
-        items kept falling to epoch 12 (docs/MODEL_DESIGN.md). MSE models are judged by MALE, so
-        they are selected by it.
-        """
-        return "val_male_sold" if self.objective == "mse" else "val_item_loss"
-
-    def warming_up(self, epoch: int) -> bool:
-        """Is this 0-based epoch in the warm-up stage (every item positive)?"""
-        return self.warm_up and epoch < self.warm_up_epochs
-
-    def lr_at(self, step: int, total_steps: int) -> float:
-        """One-cycle: linear rise from lr/10 to lr, then cosine decay to lr/100."""
-        rise = max(1, round(self.lr_warm_up_share * total_steps))
-        if step < rise:
-            return self.lr * (0.1 + 0.9 * step / rise)
-        progress = min(1.0, (step - rise) / max(1, total_steps - rise))
-        return self.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def model_inputs(batch: Batch) -> list[torch.Tensor]:

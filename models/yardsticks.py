@@ -27,7 +27,8 @@ from models.predict import predict
 from models.price_net import PriceSuggester
 from models.qualification import (PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, names_the_item,
                                   not_qualified_reasons)
-from models.train import TrainConfig, item_losses
+from models.config import TrainConfig
+from models.train import item_losses
 
 Arrays = dict[str, np.ndarray]
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from models.config import BaselineConfig, PretrainConfig, PriceModelConfig, TrainConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "PRICESUGGEST__"
 
@@ -221,9 +223,11 @@ class TrainingConf:
     vocab_min_count: int
     promotion_metric: str
     promotion_tolerance: float
-    model: dict[str, Any]  # checked against models.price_net.PriceModelConfig by the job
-    train: dict[str, Any]  # checked against models.train.TrainConfig by the job
-    pretrain: dict[str, Any]  # checked against models.pretrain.PretrainConfig by the job
+    # the model side's settings (models/config.py); the model's fitted fields (vocabulary size,
+    # statistics, form-field sizes, price offset, threshold) are filled in by training
+    model: PriceModelConfig
+    train: TrainConfig
+    pretrain: PretrainConfig
     # a brand/category/condition value needs this many train rows for an id of its own (else: missing)
     field_min_count: int = 5
     pretrained_visual: str | None = None  # local file of pre-trained single-task CNNs (no download)
@@ -269,6 +273,9 @@ class EvaluationGrid:
     def __post_init__(self) -> None:
         if not self.seeds:
             raise ConfigError("an evaluation grid needs at least one seed")
+        unknown = sorted(set(self.train) - {f.name for f in dataclasses.fields(TrainConfig)})
+        if unknown:
+            raise ConfigError(f"train: unknown key(s) {unknown} (TrainConfig's fields, models/config.py)")
 
 
 @dataclass(frozen=True)
@@ -278,7 +285,7 @@ class EvaluationConf:
     ablation_delta: float
     ablation_eps: float
     out_of_time_days: int  # the out-of-time test split: outcomes known in the last N days
-    baselines: dict[str, Any]  # checked against models.baselines.BaselineConfig by the job
+    baselines: BaselineConfig
     report_path: str  # relative paths resolve against the project root
     plots_dir: str
 
@@ -399,7 +406,7 @@ def from_dict(cls: Any, data: Any, where: str) -> Any:
                 raise ConfigError(f"{path}: missing required key")
         try:
             return cls(**kwargs)
-        except ConfigError as exc:
+        except (ConfigError, ValueError) as exc:  # ValueError: a model-side dataclass's own check
             raise ConfigError(f"{where}: {exc}") from exc
     if origin in (list, tuple):
         if not isinstance(data, (list, tuple)):

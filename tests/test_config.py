@@ -37,6 +37,19 @@ def test_unknown_key_is_an_error_naming_it(tmp_path: Path):
         load_config([BASE, tmp_path], env={})
 
 
+def test_model_side_sections_are_typed_at_load_time():
+    conf = load_config([BASE], env={"PRICESUGGEST__training__model__conv_channels": "[4, 8]"})
+    assert conf.training.model.conv_channels == (4, 8) and conf.training.train.delta == 0.6
+    with pytest.raises(ConfigError, match=r"training.model: unknown key\(s\) \['conv_chanels'\]"):
+        load_config([BASE], env={"PRICESUGGEST__training__model__conv_chanels": "[4]"})
+    with pytest.raises(ConfigError, match="training.train: objective must be mse|seller_gain"):
+        load_config([BASE], env={"PRICESUGGEST__training__train__objective": "mae"})
+    with pytest.raises(ConfigError, match=r"evaluation.baselines: unknown key\(s\) \['svm_cc'\]"):
+        load_config([BASE], env={"PRICESUGGEST__evaluation__baselines__svm_cc": "[1.0]"})
+    with pytest.raises(ConfigError, match=r"evaluation.grids.quick: train: unknown key\(s\) \['lrr'\]"):
+        load_config([BASE], env={"PRICESUGGEST__evaluation__grids__quick__train": "{lrr: 0.1}"})
+
+
 def test_wrong_type_is_an_error_naming_the_key():
     with pytest.raises(ConfigError, match="generator.listings: expected int"):
         load_config([BASE], env={"PRICESUGGEST__generator__listings": "many"})

@@ -10,7 +10,8 @@ from PIL import Image
 from models.inference import LoadedModel, score_frame
 from models.inputs import ModelInputs
 from models.payload import IncompatibleModel, model_from_payload, model_payload
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.config import PriceModelConfig
+from models.price_net import PriceSuggester
 from models.qualification import (REASON_BLURRY_PHOTO, REASON_DARK_PHOTO, REASON_NO_DETAILS, REASON_UNCERTAIN,
                                   REASON_UNCLEAR_PHOTO, REASON_UNKNOWN_CATEGORY, REASONS, ReasonChecks,
                                   fit_item_words, names_the_item, not_qualified_reasons, photo_quality)

@@ -4,9 +4,10 @@ import torch
 
 from models.distributed import Single
 from models.petastorm_data import in_memory_batches
-from models.pretrain import PretrainConfig, install_pretrained, pretrain_visual, task_losses
-from models.price_net import PriceModelConfig, PriceSuggester
-from models.train import TrainConfig, fit
+from models.config import PretrainConfig, PriceModelConfig, TrainConfig
+from models.pretrain import install_pretrained, pretrain_visual, task_losses
+from models.price_net import PriceSuggester
+from models.train import fit
 
 CFG = PriceModelConfig(image_size=16, conv_channels=(4, 8), stem_channels=0, vocab_size=30, bigram_buckets=0,
                        text_length=8, embedding_dim=8, fusion_dim=8, n_stats=1, hidden=(8,), field_dim=2,

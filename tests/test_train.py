@@ -9,9 +9,10 @@ import torch
 from models.distributed import Single
 from models.inputs import MODEL_INPUTS
 from models.petastorm_data import in_memory_batches
-from models.price_net import PriceModelConfig, PriceSuggester
+from models.config import PriceModelConfig, TrainConfig
+from models.price_net import PriceSuggester
 from models.store import ModelStore
-from models.train import TrainConfig, batch_loss, ema_update, fit
+from models.train import batch_loss, ema_update, fit
 
 SMALL = PriceModelConfig(image_size=16, conv_channels=(4, 8), stem_channels=0, vocab_size=30, bigram_buckets=0, text_length=8,
                          embedding_dim=8, field_sizes={"brand": 3, "category": 2, "condition": 3}, field_dim=4,

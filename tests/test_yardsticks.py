@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from models.diagnostics import modality_report, shuffled_within
-from models.price_net import PriceModelConfig, PriceSuggester
-from models.train import TrainConfig
+from models.config import PriceModelConfig, TrainConfig
+from models.price_net import PriceSuggester
 from models.yardsticks import item_loss, photo_sensitivity, qualification_auc, swap_partners
 
 CFG = dict(image_size=16, conv_channels=(4,), stem_channels=0, vocab_size=10, bigram_buckets=0, text_length=4,
