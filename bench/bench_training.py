@@ -28,7 +28,7 @@ def loader_vs_memory(steps: int, batch_size: int) -> dict:
     import torch
 
     from features.delta_io import current_version, read_table
-    from jobs.train_price_model import fit_inputs
+    from features.input_fitting import fit_configured_inputs, statistics_columns
     from models.distributed import Single, device_for
     from models.petastorm_data import in_memory_batches, petastorm_batches
     from models.price_net import PriceSuggester
@@ -40,12 +40,9 @@ def loader_vs_memory(steps: int, batch_size: int) -> dict:
     spark = build_session(conf, "bench-training")
     path = conf.storage.table_path("training_set")
     table = read_table(spark, path, version=current_version(spark, path)).where("split = 'train'")
-    stats_columns = sorted(c for c in table.columns if "__" in c)
-    defaults = conf.training.model
-    inputs = fit_inputs(table, stats_columns, conf.training.vocab_size, conf.training.vocab_min_count,
-                        conf.generator.image_size, defaults.text_length, defaults.bigram_buckets,
-                        conf.training.field_min_count)
-    model_cfg = dataclasses.replace(defaults, vocab_size=inputs.vocabulary.size, image_size=conf.generator.image_size,
+    stats_columns = statistics_columns(table)
+    inputs = fit_configured_inputs(table, conf)
+    model_cfg = dataclasses.replace(conf.training.model, vocab_size=inputs.vocabulary.size, image_size=conf.generator.image_size,
                                     n_stats=len(stats_columns), field_sizes=inputs.field_sizes)
     train_cfg = dataclasses.replace(conf.training.train, batch_size=batch_size)
     ctx = Single()

@@ -8,9 +8,11 @@
 
 Needs the demo's training_set (make demo). The first run exports the training rows with
 `listing_truth`'s columns and the out-of-time split (the evaluation's input,
-features/evaluation_data.py) to `data/bench/model_variants.parquet`; later runs read that
-file, so a variant costs its training time only. The inputs are fitted as the evaluation
-fits them (models/evaluation.fit_split), the model trains through the production loop
+features/evaluation_data.py) to `data/bench/model_variants.parquet`, and the inputs fitted
+on each scheme's train rows in Spark (features/input_fitting.py, as training and the
+evaluation fit them) to `model_variants.inputs.json` beside it; later runs read those
+files, so a variant costs its training time only. The rows are encoded as the evaluation
+encodes them (models/evaluation.encode_split), the model trains through the production loop
 (models/experiments.train_model) with conf/base/training.yaml's settings under the
 overrides, and the line starting RESULT gives the test split's MALE on sold items (as scored,
 and with the photo read once instead of the mirror average) and the qualification AUC for
@@ -30,18 +32,29 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+SCHEMES = ("split", "oot_split")  # the split columns: random, out of time
+
+
+def inputs_path(rows: Path) -> Path:
+    return rows.with_suffix(".inputs.json")
+
+
 def export_rows(path: Path) -> None:
     from features.delta_io import read_table
     from features.evaluation_data import with_out_of_time_split, with_truth
+    from features.input_fitting import fit_configured_inputs
     from pricesuggest.config import load_config
     from pricesuggest.spark import build_session
 
     conf = load_config()
     spark = build_session(conf, "model_variants")
-    rows = with_truth(read_table(spark, conf.storage.table_path("training_set")),
-                      read_table(spark, conf.storage.table_path("listing_truth")))
+    rows = with_out_of_time_split(with_truth(read_table(spark, conf.storage.table_path("training_set")),
+                                             read_table(spark, conf.storage.table_path("listing_truth"))),
+                                  conf.evaluation.out_of_time_days).cache()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with_out_of_time_split(rows, conf.evaluation.out_of_time_days).toPandas().to_parquet(path)
+    inputs = {s: fit_configured_inputs(rows.where(rows[s] == "train"), conf).to_dict() for s in SCHEMES}
+    rows.toPandas().to_parquet(path)
+    inputs_path(path).write_text(json.dumps(inputs))
     spark.stop()
 
 
@@ -49,7 +62,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=Path, default=ROOT / "data/bench/model_variants.parquet")
-    parser.add_argument("--scheme", default="split", choices=["split", "oot_split"])
+    parser.add_argument("--scheme", default="split", choices=SCHEMES)
     parser.add_argument("--model", default="{}", help="JSON: PriceModelConfig overrides")
     parser.add_argument("--train", default="{}", help='JSON: TrainConfig overrides (default objective "mse")')
     parser.add_argument("--seed", type=int, default=0)
@@ -59,14 +72,15 @@ def main(argv=None) -> int:
     parser.add_argument("--save-predictions", type=Path, default=None,
                         help="write the test split's suggestions (.npz) for bench/mean_of_trainings.py")
     args = parser.parse_args(argv)
-    if not args.rows.exists():
+    if not (args.rows.exists() and inputs_path(args.rows).exists()):
         export_rows(args.rows)
 
     import numpy as np
     import pandas as pd
     import torch
 
-    from models.evaluation import fit_split
+    from models.evaluation import encode_split
+    from models.inputs import ModelInputs
     from models.experiments import train_model
     from models.metrics import male
     from models.predict import predict
@@ -78,9 +92,11 @@ def main(argv=None) -> int:
     conf = load_config()
     model_conf = {**dataclasses.asdict(conf.training.model), **json.loads(args.model)}
     frame = pd.read_parquet(args.rows)
-    data = fit_split(frame, args.scheme, args.scheme, conf.training.vocab_size, conf.training.vocab_min_count,
-                     conf.generator.image_size, model_conf["text_length"], model_conf["bigram_buckets"],
-                     conf.training.field_min_count)
+    inputs = ModelInputs.from_dict(json.loads(inputs_path(args.rows).read_text())[args.scheme])
+    # the text encoding's settings are not fitted: a --model change of them applies here too
+    inputs = dataclasses.replace(inputs, text_length=model_conf["text_length"],
+                                 bigram_buckets=model_conf["bigram_buckets"])
+    data = encode_split(frame, args.scheme, args.scheme, inputs)
     model_cfg = PriceModelConfig(**{**model_conf, "vocab_size": data.inputs.vocabulary.size,
                                     "n_stats": len(data.inputs.stats_columns), "field_sizes": data.inputs.field_sizes,
                                     "log_price_offset": data.log_price_offset})

@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from features.delta_io import current_version, read_table, table_exists, table_properties, write_table
 from features.evaluation_data import with_out_of_time_split, with_truth
+from features.input_fitting import fit_configured_inputs
 from jobs.common import job_parser, load_job_config, setup_logging
 from models import evaluation as ev
 from models.evaluation_report import render_report
@@ -158,14 +159,13 @@ def main(argv=None) -> int:
         version = current_version(spark, table_path)
     rows = with_out_of_time_split(with_truth(read_table(spark, table_path, version=version),
                                                   read_table(spark, conf.storage.table_path("listing_truth"))),
-                                  ec.out_of_time_days)
+                                  ec.out_of_time_days).cache()  # read by both schemes' fitting and toPandas
+    inputs = {scheme: fit_configured_inputs(rows.where(F.col(column) == "train"), conf)  # as training fits them
+              for scheme, column in SCHEMES.items()}
     frame = rows.toPandas()
     log.info("evaluation %s: training_set v%d, %d rows, grid %s", eval_run_id, version, len(frame), grid_name)
     image_size = int(conf.generator.image_size)
-    model_defaults = conf.training.model
-    splits = {scheme: ev.fit_split(frame, scheme, column, conf.training.vocab_size, conf.training.vocab_min_count,
-                                   image_size, model_defaults.text_length, model_defaults.bigram_buckets,
-                                   conf.training.field_min_count, conf.generator)
+    splits = {scheme: ev.encode_split(frame, scheme, column, inputs[scheme], conf.generator)
               for scheme, column in SCHEMES.items()}
     for data in splits.values():
         log.info("%s split: %d train / %d validation / %d test rows", data.scheme, len(data.train["image"]),

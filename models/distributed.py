@@ -3,10 +3,16 @@
 Under Horovod (launched by `horovod.spark.run` or `horovodrun`) gradients are averaged with
 `hvd.DistributedOptimizer`, rank 0's initial state is broadcast, and metrics are averaged
 over ranks. Alone (notebooks, tests), the same calls are no-ops.
+
+This module is the distributed backend's one seam: `launch` starts the processes and
+`context` tells a process where it stands. Moving to Spark's TorchDistributor means a
+`launch` over it and a torch.distributed context here; the training loop does not change.
 """
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 
 import torch
 
@@ -52,6 +58,17 @@ class Horovod(Single):
         for key, buffer in model.named_buffers():
             if buffer.is_floating_point():  # running mean/var; the batch counters are equal already
                 buffer.copy_(self.hvd.allreduce(buffer.detach(), name=f"{name}.{key}", op=self.hvd.Average))
+
+
+def launch(process: Callable, arg, num_proc: int) -> list:
+    """process(arg) in `num_proc` processes: Horovod ranks in Spark tasks (`horovod.spark.run`,
+    Gloo), or, for one, here in the driver. Returns each process's result, by rank."""
+    if num_proc == 1:
+        return [process(arg)]
+    import horovod.spark
+
+    return horovod.spark.run(process, args=(arg,), num_proc=num_proc, use_gloo=True, use_mpi=False,
+                             stdout=sys.stdout, stderr=sys.stderr, verbose=1)
 
 
 def launched_by_horovod() -> bool:

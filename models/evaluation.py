@@ -27,7 +27,7 @@ from models import baselines as bl
 from models.evaluation_report import Gallery
 from models.experiments import (Variant, ablated, configs, conv_features, describe, pretrained_visual_state,
                                 train_model)
-from models.inputs import FORM_FIELDS, ModelInputs, field_values, listing_text
+from models.inputs import ModelInputs
 from models.metrics import metrics_by_qualification, segment_edges
 from models.predict import predict
 from models.config import PretrainConfig
@@ -35,8 +35,6 @@ from models.diagnostics import modality_report
 from models.price_net import PriceSuggester
 from models.qualification import ReasonChecks
 from models.yardsticks import item_loss, photo_sensitivity, photo_visible_effect, qualification_auc, reason_quality
-from models.stats_input import StatsNormalizer
-from models.text import Vocabulary
 
 BASELINES = "baselines"  # the variant name of the sklearn/oracle unit
 
@@ -57,22 +55,16 @@ class SplitData:
     photo_visible: np.ndarray | None = None  # test rows: photo-visible part of the log fair price (yardsticks)
 
 
-def fit_split(frame: pd.DataFrame, scheme: str, split_column: str, vocab_size: int, vocab_min_count: int,
-              image_size: int, text_length: int, bigram_buckets: int, field_min_count: int,
-              generator=None) -> SplitData:
-    """Vocabulary, statistics normalisation and form-field values from this scheme's train rows; encode all.
+def encode_split(frame: pd.DataFrame, scheme: str, split_column: str, inputs: ModelInputs,
+                 generator=None) -> SplitData:
+    """This scheme's train, validation and test rows, encoded with `inputs` (fitted on its train
+    rows by features.input_fitting, as training fits them), and its price segments.
 
     With the generator's configuration and `listing_truth`'s columns in `frame`, the test rows'
     photo-visible log fair price is computed too (the photo-sensitivity yardstick).
     """
     parts = {name: frame[frame[split_column] == name].reset_index(drop=True) for name in ("train", "validation", "test")}
     train = parts["train"]
-    stats_columns = sorted(c for c in frame.columns if "__" in c)
-    inputs = ModelInputs(
-        Vocabulary.build(listing_text(train["title"], train["description"]), vocab_size, vocab_min_count),
-        StatsNormalizer.fit(train[stats_columns].to_numpy(dtype=np.float64), stats_columns),
-        image_size, text_length, bigram_buckets,
-        {name: field_values(train[name], field_min_count) for name in FORM_FIELDS})
     sold = train["label_sold"].to_numpy().astype(bool)
     log_sold = train["log_sold_price"].to_numpy(float)[sold]
     visible = (photo_visible_effect(parts["test"], generator)

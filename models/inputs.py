@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,12 +47,6 @@ def decode_png(data: bytes | None, size: int) -> np.ndarray:
 
 def listing_text(titles: pd.Series, descriptions: pd.Series) -> list[str]:
     return (titles.fillna("") + " " + descriptions.fillna("")).tolist()
-
-
-def field_values(values: Iterable, min_count: int) -> list[str]:
-    """A form field's values with at least `min_count` training rows, sorted (rarer ones: id 0)."""
-    counts = Counter(v for v in values if v is not None and v == v)  # v == v: not NaN
-    return sorted(v for v, n in counts.items() if n >= min_count)
 
 
 @dataclass

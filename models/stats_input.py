@@ -1,6 +1,7 @@
 """Statistical features as network input: log prices, standardised, with missing flags.
 
-Normalisation statistics come from the training split only. A missing value (cold-start
+Normalisation statistics come from the training split only (fitted in Spark:
+features/input_fitting.py). A missing value (cold-start
 seller, too few sales, no snapshot yet) becomes 0 after standardisation (the training
 mean) and its flag 1, so the network can tell "average" from "unknown".
 """
@@ -21,15 +22,6 @@ class StatsNormalizer:
     columns: list[str]
     mean: list[float]
     std: list[float]
-
-    @classmethod
-    def fit(cls, raw: np.ndarray, columns: list[str]) -> "StatsNormalizer":
-        values = _transform(raw, columns)
-        mean = np.nanmean(values, axis=0)
-        std = np.nanstd(values, axis=0)
-        mean = np.where(np.isnan(mean), 0.0, mean)  # a column with no value at all in training
-        std = np.where(np.isnan(std) | (std < 1e-6), 1.0, std)
-        return cls(list(columns), mean.tolist(), std.tolist())
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
         """[N, k] raw values (NaN = missing) -> [N, 2k] float32: standardised values, then flags."""

@@ -1,6 +1,7 @@
 """Text to fixed-length token ids: a vocabulary of words from the training split, and hashed bigrams.
 
-Ids: 0 = padding, 1 = unknown word; real words from 2 by descending training frequency.
+Ids: 0 = padding, 1 = unknown word; real words from 2 by descending training frequency
+(the vocabulary is fitted in Spark: features/input_fitting.py).
 Title and description are one text. Longer texts keep their first `length` tokens. With
 `bigram_buckets`, `length` more slots follow: each pair of neighbouring tokens hashed
 (CRC32, the same on every executor and in every process) into the ids after the words.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,12 +31,6 @@ def bigram_id(first: str, second: str, buckets: int) -> int:
 @dataclass
 class Vocabulary:
     words: list[str]  # index i holds the word with id i + 2
-
-    @classmethod
-    def build(cls, texts: Iterable[str], max_size: int, min_count: int = 2) -> "Vocabulary":
-        counts = Counter(token for text in texts for token in tokenize(text))
-        ranked = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
-        return cls(ranked[: max_size - 2])
 
     @property
     def size(self) -> int:

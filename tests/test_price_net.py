@@ -145,9 +145,8 @@ def test_bad_config_is_rejected():
         PriceSuggester(PriceModelConfig(image_encoder="multi_task"))
 
 
-def test_vocabulary_from_training_texts_pads_truncates_marks_unknown_and_hashes_bigrams():
-    vocab = Vocabulary.build(["red phone 128GB", "red phone", "blue bag"], max_size=10, min_count=2)
-    assert vocab.words == ["phone", "red"]
+def test_vocabulary_pads_truncates_marks_unknown_and_hashes_bigrams():
+    vocab = Vocabulary(["phone", "red"])  # fitted in Spark: tests/test_input_fitting.py
     ids = vocab.encode(["Red PHONE, unseen", ""], length=4)
     assert ids.tolist() == [[3, 2, UNK, PAD], [PAD] * 4]
     long = vocab.encode(["red " * 40], length=32)
@@ -159,11 +158,10 @@ def test_vocabulary_from_training_texts_pads_truncates_marks_unknown_and_hashes_
     assert Vocabulary.from_dict(vocab.to_dict()) == vocab
 
 
-def test_stats_normalizer_uses_training_values_and_flags_missing():
-    train = np.array([[10.0, np.nan], [100.0, 5.0], [1000.0, 7.0]])
-    norm = StatsNormalizer.fit(train, ["a", "b"])
-    out = norm.transform(np.array([[100.0, np.nan]]))
+def test_stats_normalizer_standardises_log_values_and_flags_missing():
     logs = np.log1p([10.0, 100.0, 1000.0])
+    norm = StatsNormalizer(["a", "b"], [logs.mean(), 1.8], [logs.std(), 0.1])  # fitted in Spark (input_fitting)
+    out = norm.transform(np.array([[100.0, np.nan]]))
     assert out.shape == (1, 4)
     assert out[0, 0] == pytest.approx((np.log1p(100.0) - logs.mean()) / logs.std(), rel=1e-5)
     assert out[0, 1] == 0.0 and out[0, 3] == 1.0 and out[0, 2] == 0.0

@@ -8,6 +8,7 @@ import torch
 
 from jobs import train_price_model
 from models.store import ModelStore
+from models.training_run import print_diagnostics
 from tests.pipeline_steps import generate_and_train
 
 @pytest.fixture(scope="module")
@@ -127,8 +128,8 @@ def test_skip_if_trained_is_a_no_op_on_the_same_data_and_conf(trained, capsys):
 def test_the_training_summary_says_loudly_when_the_photo_is_ignored(capsys):
     diagnostics = {"objective": 0.5, "photo_importance": 0.001, "text_importance": 0.4,
                    "photo_weight_mean": 0.01, "photo_weight_std": None}
-    train_price_model.print_diagnostics(diagnostics, 0.47, min_photo_importance=0.05)
+    print_diagnostics(diagnostics, 0.47, min_photo_importance=0.05)
     out = capsys.readouterr().out
     assert "PHOTO IGNORED" in out and "0.0010" in out and "n/a" in out
-    train_price_model.print_diagnostics({**diagnostics, "photo_importance": 0.3}, 0.47, min_photo_importance=0.05)
+    print_diagnostics({**diagnostics, "photo_importance": 0.3}, 0.47, min_photo_importance=0.05)
     assert "PHOTO IGNORED" not in capsys.readouterr().out
