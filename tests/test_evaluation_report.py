@@ -103,3 +103,58 @@ def test_plots_draw_from_suggestions_without_a_model(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     assert set(plots(summarise(results), splits, None, "delta=0.6", [0.6])) == {
         "price_distribution.png", "positive_share_vs_delta.png", "metrics_vs_delta.png"}
+
+
+def fixed_results() -> pd.DataFrame:
+    """A small evaluation run's metric rows, every value drawn from a fixed seed."""
+    import numpy as np
+
+    from models.evaluation_report import READING_METRICS
+    from models.metrics import REGRESSION_METRICS, SEGMENT_METRICS, SELLER_GAIN_METRICS
+
+    rng = np.random.default_rng(7)
+    variants = ["mean", "category_mean", "gbt", "tfidf_ridge", "observable_floor", "oracle", "mse", "delta=0.6",
+                "delta=0.8", "eps=0.15", "published_baseline", "no_image@delta=0.6", "concat@delta=0.6"]
+    metrics = ["items", "sold_items", "positive_share", *REGRESSION_METRICS, *SELLER_GAIN_METRICS, *SEGMENT_METRICS]
+    rows = []
+    for scheme in ("random", "out_of_time"):
+        for seed in (0, 1):
+            for variant in variants:
+                subsets = ["all", "positive", "negative"] + (["matched_positive"] if "@" in variant else [])
+                for subset in subsets:
+                    for metric in metrics + (READING_METRICS if subset == "all" else []):
+                        rows.append({"split_scheme": scheme, "seed": seed, "variant": variant, "subset": subset,
+                                     "metric": metric, "value": float(rng.uniform(0.1, 0.9)),
+                                     "git_commit": "abc1234"})
+    return pd.DataFrame(rows)
+
+
+def test_the_rendered_report_is_pinned(tmp_path):
+    """The report's text from fixed metric rows, pinned (tests/golden/evaluation_report.md): a
+    refactor of the renderer must leave it unchanged. Regenerate only for an intended change:
+    PRICESUGGEST_REGENERATE_GOLDEN=1 python -m pytest tests/test_evaluation_report.py"""
+    import os
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from models.evaluation_report import render_report
+
+    rng = np.random.default_rng(0)
+    split = SimpleNamespace(train={"image": np.zeros(900)}, validation={"image": np.zeros(100)},
+                            test={"image": np.zeros(200)},
+                            train_frame=pd.DataFrame({"sold_price": rng.lognormal(5, 1, 50)}))
+    context = {"command": "spark-submit jobs/evaluate.py --grid tiny", "eval_run_id": "evaluate-20261201T000000Z-0",
+               "grid": "tiny", "data": {"table": "/warehouse/training_set", "version": 3},
+               "generator_config_sha256": "f00d", "git_commit": "abc1234",
+               "train_schedule": {"warm_up_epochs": 3, "epochs": 15, "patience": 3, "batch_size": 128, "lr": 0.003,
+                                  "ema_decay": 0.995}}
+    grid = SimpleNamespace(deltas=[0.6, 0.8], epsilons=[0.15])
+    ec = SimpleNamespace(ablation_delta=0.6, ablation_eps=0.15, out_of_time_days=14)
+    text, _ = render_report(fixed_results(), {"random": split, "out_of_time": split}, None, "delta=0.6", grid, ec,
+                            [], context, tmp_path / "plots", tmp_path)
+    golden = Path(__file__).parent / "golden" / "evaluation_report.md"
+    if os.environ.get("PRICESUGGEST_REGENERATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
