@@ -21,7 +21,8 @@ from features.delta_io import current_version, read_table, table_exists, table_p
 from features.feature_repo.store import historical_features
 from features.price_stats import closed_outcomes
 from features.training_set import assign_split, feature_entities, training_rows
-from jobs.common import clean_with_quarantine, iso_date, job_parser, load_job_config, setup_logging
+from features.rejects import clean_with_quarantine
+from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
 

@@ -1,4 +1,4 @@
-"""What every job entry point shares: the argument parser's common options, conf and logging."""
+"""What every job entry point shares: the argument parser's common options, conf and logging (no stage logic)."""
 from __future__ import annotations
 
 import argparse
@@ -8,9 +8,6 @@ import warnings
 from datetime import date, datetime
 from pathlib import Path
 
-from features.cleaning import flag_listings, split_flagged
-from features.delta_io import write_table
-from features.rejects import counts_by_reason, quarantine_rows
 from pricesuggest.config import AppConfig, ConfigError, load_config
 
 
@@ -63,26 +60,3 @@ def setup_logging() -> logging.Logger:
 
 def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
-
-
-def clean_with_quarantine(spark, conf: AppConfig, listings, metadata: dict, as_of: date, log: logging.Logger):
-    """Clean `listings`, MERGE the rejects into `listings_rejected`, check rows in = kept + rejected.
-
-    Returns the kept rows (cached), or None when the accounting fails (the job then exits 1).
-    """
-    kept, rejected = split_flagged(flag_listings(listings, conf.cleaning).cache())  # images decode once
-    rows_in, n_kept, by_reason = listings.count(), kept.count(), counts_by_reason(rejected)
-    n_rejected = sum(by_reason.values())
-    log.info("cleaning: %d in = %d kept + %d rejected %s", rows_in, n_kept, n_rejected, by_reason)
-    if rows_in != n_kept + n_rejected:
-        log.error("row accounting failed: %d in != %d kept + %d rejected", rows_in, n_kept, n_rejected)
-        return None
-    write_quarantine(spark, conf, rejected, metadata, as_of)
-    return kept
-
-
-def write_quarantine(spark, conf: AppConfig, rejected, metadata: dict, as_of: date, conflict_retries: int = 3) -> None:
-    """MERGE rejected rows (listing_id, reject_reason, reject_detail) into `listings_rejected`."""
-    write_table(spark, quarantine_rows(rejected, metadata["job"], metadata["run_id"], as_of),
-                conf.storage.table_path("listings_rejected"), conf.storage.table("listings_rejected"), metadata,
-                changed_only=["reject_reason", "reject_detail"], conflict_retries=conflict_retries)

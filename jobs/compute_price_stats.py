@@ -17,7 +17,8 @@ from pyspark.sql import functions as F
 from features.clock import known_at, resolve_as_of
 from features.delta_io import read_table, table_exists, write_table
 from features.price_stats import price_stats, snapshot_dates
-from jobs.common import clean_with_quarantine, iso_date, job_parser, load_job_config, setup_logging
+from features.rejects import clean_with_quarantine
+from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
 

@@ -29,7 +29,8 @@ from features.rejects import counts_by_reason
 from features.scoring import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
                               suggestion_changes, suggestion_rows, with_features)
 from features.scoring_runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row, summary_text
-from jobs.common import iso_date, job_parser, load_job_config, setup_logging, write_quarantine
+from features.rejects import write_quarantine
+from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from models.inputs import ModelInputs
 from models.qualification import ReasonChecks
 from models.store import ModelStore

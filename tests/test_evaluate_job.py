@@ -7,6 +7,7 @@ import pytest
 
 from features.delta_io import read_table
 from jobs import evaluate
+from models import evaluation_sink
 from models.store import ModelStore
 from tests.pipeline_steps import generate_and_train
 
@@ -106,10 +107,10 @@ def test_comparison_rows_carry_the_version_of_the_model_they_score():
 
     run = "evaluate-20260101T000000Z-abc"
     compared = Unit("random", 1, Comparison("delta=0.6", ("no_text@delta=0.6",)))
-    assert evaluate.row_versions(run, compared, [{"variant": "no_text@delta=0.6"}]) == [
-        evaluate.model_version(run, Unit("random", 1, Variant("no_text@delta=0.6", "ablation")))]
+    assert evaluation_sink.row_versions(run, compared, [{"variant": "no_text@delta=0.6"}]) == [
+        evaluation_sink.model_version(run, Unit("random", 1, Variant("no_text@delta=0.6", "ablation")))]
     trained = Unit("random", 1, Variant("delta=0.6", "delta"))
-    own, cnn = evaluate.row_versions(run, trained, [{"variant": "delta=0.6"}, {"variant": "cnn_linear"}])
+    own, cnn = evaluation_sink.row_versions(run, trained, [{"variant": "delta=0.6"}, {"variant": "cnn_linear"}])
     assert own == "eval-20260101T000000Z-abc-random-delta0.6-s1" and cnn == own + ":cnn_linear"
 
 
