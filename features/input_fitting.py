@@ -15,9 +15,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from models.inputs import FORM_FIELDS, ModelInputs
-from pricesuggest.config import AppConfig
 from models.stats_input import StatsNormalizer
 from models.text import Vocabulary, tokenize
+from pricesuggest.config import AppConfig
 
 
 def fit_field_values(train_rows: DataFrame, min_count: int) -> dict[str, list[str]]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.config import TrainConfig
 from models.inputs import FORM_FIELDS
 from models.predict import predict
 from models.price_net import PriceSuggester
-from models.config import TrainConfig
 from models.train import item_losses
 
 Arrays = dict[str, np.ndarray]

@@ -24,14 +24,14 @@ import torch
 from tqdm import tqdm
 
 from models import baselines as bl
+from models.config import PretrainConfig
+from models.diagnostics import modality_report
 from models.evaluation_report import Gallery
 from models.experiments import (Variant, ablated, configs, conv_features, describe, pretrained_visual_state,
                                 train_model)
 from models.inputs import ModelInputs
 from models.metrics import metrics_by_qualification, segment_edges
 from models.predict import predict
-from models.config import PretrainConfig
-from models.diagnostics import modality_report
 from models.price_net import PriceSuggester
 from models.qualification import ReasonChecks
 from models.yardsticks import item_loss, photo_sensitivity, photo_visible_effect, qualification_auc, reason_quality

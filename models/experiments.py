@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from models.config import PretrainConfig, PriceModelConfig, TrainConfig
 from models.distributed import Single
 from models.petastorm_data import in_memory_batches
-from models.config import PretrainConfig, PriceModelConfig, TrainConfig
 from models.pretrain import install_pretrained, pretrain_visual
-from models.qualification import fit_qualification
 from models.price_net import PriceSuggester
+from models.qualification import fit_qualification
 from models.train import fit, to_device
 
 Arrays = dict[str, np.ndarray]

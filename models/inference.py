@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from models.config import MU
 from models.inputs import ModelInputs
-from models.metrics import MU
 from models.payload import model_from_payload
 from models.predict import predict
 from models.price_net import PriceSuggester

@@ -37,8 +37,7 @@ import math
 
 import torch
 
-from models.metrics import MU, NU
-from models.config import QUALIFIED_AT
+from models.config import MU, NU, QUALIFIED_AT
 
 
 def mse_sold(pred: torch.Tensor, log_sold: torch.Tensor, is_sold: torch.Tensor) -> torch.Tensor:

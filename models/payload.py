@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from models.inputs import ModelInputs
 from models.config import PriceModelConfig
+from models.inputs import ModelInputs
 from models.price_net import PriceSuggester
 
 PAYLOAD_FORMAT = 2

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.predict import predict
 from models.config import QUALIFIED_AT, TrainConfig
+from models.predict import predict
 from models.price_net import PriceSuggester
 from models.text import UNK as UNKNOWN_WORD
 from models.train import input_batches

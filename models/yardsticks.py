@@ -23,11 +23,11 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
+from models.config import TrainConfig
 from models.predict import predict
 from models.price_net import PriceSuggester
 from models.qualification import (PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, names_the_item,
                                   not_qualified_reasons)
-from models.config import TrainConfig
 from models.train import item_losses
 
 Arrays = dict[str, np.ndarray]

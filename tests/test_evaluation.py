@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
+from features.evaluation_data import TRUTH_COLUMNS, with_out_of_time_split, with_truth
+from models.config import PriceModelConfig
 from models.evaluation import Comparison, Runner, SplitData, Unit, comparisons, plan, top_k
 from models.experiments import configs, study_variants
-from models.predict import predict
 from models.metrics import segment_edges
-from models.config import PriceModelConfig
+from models.predict import predict
 from models.price_net import PriceSuggester
-from features.evaluation_data import TRUTH_COLUMNS, with_out_of_time_split, with_truth
 
 TRAIN_BASE = {"warm_up": True, "warm_up_epochs": 2, "epochs": 4, "batch_size": 8}
 MODEL_BASE = {"image_size": 64, "n_stats": 3}

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from models.config import PriceModelConfig
+from models.inputs import ModelInputs
 from models.payload import model_from_payload, model_payload
 from models.predict import predict
 from models.price_net import PriceSuggester
-from models.inputs import ModelInputs
 from models.stats_input import StatsNormalizer
 from models.text import Vocabulary
 

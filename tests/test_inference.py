@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
+from models.config import PriceModelConfig
 from models.inference import LoadedModel, score_frame
 from models.inputs import ModelInputs
 from models.payload import IncompatibleModel, model_from_payload, model_payload
-from models.config import PriceModelConfig
 from models.price_net import PriceSuggester
 from models.qualification import (REASON_BLURRY_PHOTO, REASON_DARK_PHOTO, REASON_NO_DETAILS, REASON_UNCERTAIN,
                                   REASON_UNCLEAR_PHOTO, REASON_UNKNOWN_CATEGORY, REASONS, ReasonChecks,

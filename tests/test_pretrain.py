@@ -2,9 +2,9 @@
 import numpy as np
 import torch
 
+from models.config import PretrainConfig, PriceModelConfig, TrainConfig
 from models.distributed import Single
 from models.petastorm_data import in_memory_batches
-from models.config import PretrainConfig, PriceModelConfig, TrainConfig
 from models.pretrain import install_pretrained, pretrain_visual, task_losses
 from models.price_net import PriceSuggester
 from models.train import fit

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from models.config import PriceModelConfig, TrainConfig
 from models.distributed import Single
 from models.inputs import MODEL_INPUTS
 from models.petastorm_data import in_memory_batches
-from models.config import PriceModelConfig, TrainConfig
 from models.price_net import PriceSuggester
 from models.store import ModelStore
 from models.train import batch_loss, ema_update, fit

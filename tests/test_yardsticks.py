@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from models.diagnostics import modality_report, shuffled_within
 from models.config import PriceModelConfig, TrainConfig
+from models.diagnostics import modality_report, shuffled_within
 from models.price_net import PriceSuggester
 from models.yardsticks import item_loss, photo_sensitivity, qualification_auc, swap_partners
 
