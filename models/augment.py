@@ -3,8 +3,10 @@
 Sellers shoot the same item mirrored, a little off-centre, closer or further, in brighter or
 dimmer light, on another camera's colour balance. None of that changes the price, so the
 networks should not learn it. Wear marks and brand marks survive every transform: no
-rotation or strong colour shift (a brand mark's colour is part of the mark). Runs on the
-training device, on a batch of float images in [0, 1].
+rotation or strong colour shift (a brand mark's colour is part of the mark). The light
+jitter is there for markets whose photos vary in light, and off in the default conf: on this
+market wear fades the item's colour (by up to 25 %), so brightness is itself a price signal.
+Runs on the training device, on a batch of float images in [0, 1].
 """
 from __future__ import annotations
 
