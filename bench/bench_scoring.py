@@ -30,7 +30,7 @@ def bare_model(batch_size: int, batches: int) -> float:
     """Forward passes/s of the `latest` model on random in-memory tensors (after one warm-up batch)."""
     import torch
 
-    from models.inference import cached_model
+    from scoring.inference import cached_model
     from pricesuggest.config import load_config
 
     conf = load_config()

@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def loader_vs_memory(steps: int, batch_size: int) -> dict:
     import torch
 
-    from features.delta_io import current_version, read_table
-    from features.input_fitting import fit_configured_inputs, statistics_columns
-    from models.distributed import Single, device_for
-    from models.petastorm_data import in_memory_batches, petastorm_batches
-    from models.price_net import PriceSuggester
-    from models.train import run_epoch
+    from pricesuggest.delta_io import current_version, read_table
+    from training.input_fitting import fit_configured_inputs, statistics_columns
+    from training.distributed import Single, device_for
+    from training.petastorm_data import in_memory_batches, petastorm_batches
+    from model.price_net import PriceSuggester
+    from training.train import run_epoch
     from pricesuggest.config import load_config
     from pricesuggest.spark import build_session
 
@@ -86,7 +86,7 @@ def processes(num_procs: list[int]) -> dict:
         line = next(l for l in m.output_tail.splitlines()[::-1] if "registered model" in l)
         version = line.split("registered model ")[1].strip()
         from pricesuggest.config import load_config
-        from models.store import ModelStore
+        from registry.store import ModelStore
 
         meta = ModelStore(load_config().storage.model_store).metadata(version)
         epoch = meta["history"][-1]

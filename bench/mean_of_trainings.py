@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.metrics import male  # noqa: E402  (after the path: run as a script from anywhere)
+from evaluation.metrics import male  # noqa: E402  (after the path: run as a script from anywhere)
 
 
 def sold_male(log_price: np.ndarray, run) -> float:

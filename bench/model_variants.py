@@ -8,15 +8,15 @@
 
 Needs the demo's training_set (make demo). The first run exports the training rows with
 `listing_truth`'s columns and the out-of-time split (the evaluation's input,
-features/evaluation_data.py) to `data/bench/model_variants.parquet`, and the inputs fitted
-on each scheme's train rows in Spark (features/input_fitting.py, as training and the
+evaluation/data.py) to `data/bench/model_variants.parquet`, and the inputs fitted
+on each scheme's train rows in Spark (training/input_fitting.py, as training and the
 evaluation fit them) to `model_variants.inputs.json` beside it; later runs read those
 files, so a variant costs its training time only. The rows are encoded as the evaluation
-encodes them (models/evaluation.encode_split), the model trains through the production loop
-(models/experiments.train_model) with conf/base/training.yaml's settings under the
+encodes them (evaluation/harness.encode_split), the model trains through the production loop
+(training/experiments.train_model) with conf/base/training.yaml's settings under the
 overrides, and the line starting RESULT gives the test split's MALE on sold items (as scored,
 and with the photo read once instead of the mirror average) and the qualification AUC for
-"own item loss below the test median" (models/yardsticks.py).
+"own item loss below the test median" (evaluation/yardsticks.py).
 docs/MODEL_DESIGN.md's measurements were made with it.
 """
 from __future__ import annotations
@@ -40,9 +40,9 @@ def inputs_path(rows: Path) -> Path:
 
 
 def export_rows(path: Path) -> None:
-    from features.delta_io import read_table
-    from features.evaluation_data import with_out_of_time_split, with_truth
-    from features.input_fitting import fit_configured_inputs
+    from pricesuggest.delta_io import read_table
+    from evaluation.data import with_out_of_time_split, with_truth
+    from training.input_fitting import fit_configured_inputs
     from pricesuggest.config import load_config
     from pricesuggest.spark import build_session
 
@@ -79,13 +79,13 @@ def main(argv=None) -> int:
     import pandas as pd
     import torch
 
-    from models.evaluation import encode_split
-    from models.inputs import ModelInputs
-    from models.experiments import train_model
-    from models.metrics import male
-    from models.predict import predict
-    from models.config import PriceModelConfig
-    from models.yardsticks import item_loss, qualification_auc
+    from evaluation.harness import encode_split
+    from model.inputs import ModelInputs
+    from training.experiments import train_model
+    from evaluation.metrics import male
+    from model.predict import predict
+    from model.config import PriceModelConfig
+    from evaluation.yardsticks import item_loss, qualification_auc
     from pricesuggest.config import load_config
 
     torch.set_num_threads(args.threads)
@@ -122,8 +122,8 @@ def main(argv=None) -> int:
     print(f"RESULT {args.scheme} seed {args.seed}: test MALE on sold items {male_sold:.4f} (photo read once: {male_one:.4f}), "
           f"qualification AUC {auc:.3f}, {len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
     if args.diagnostics:
-        from models.diagnostics import modality_report
-        from models.config import QUALIFIED_AT
+        from model.diagnostics import modality_report
+        from model.config import QUALIFIED_AT
         report = modality_report(train_cfg, model, data.validation, torch.device("cpu"))
         print("DIAGNOSTICS", json.dumps({k: round(v, 4) if isinstance(v, float) else v
                                          for k, v in report.to_dict().items()}))

@@ -50,9 +50,9 @@ def main(argv=None) -> int:
     from torch import nn
     from torch.nn import functional as F
 
-    from models.augment import augment_photos
-    from models.inputs import decode_png
-    from models.price_net import ImageCNN
+    from training.augment import augment_photos
+    from model.inputs import decode_png
+    from model.price_net import ImageCNN
     from pricesuggest.config import load_config
 
     torch.set_num_threads(args.threads)

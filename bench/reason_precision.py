@@ -3,11 +3,11 @@
   python bench/reason_precision.py eval-20261123T121427Z-a028dfd7-random-delta0.6-s0
   python bench/reason_precision.py --scheme oot_split eval-...-out_of_time-delta0.6-s0
 
-The reasons (models/qualification.py) are rules over a trained model's scores, pixels and
+The reasons (model/qualification.py) are rules over a trained model's scores, pixels and
 words, so a change to them can be measured on the evaluation's registered models instead of
 retraining the grid. Scores the test split of `--scheme` (the same rows as the evaluation's,
 from bench/model_variants.py's export) through the scoring path's predict and prints
-models/yardsticks.reason_quality: the photo and text reasons' precision and recall against
+evaluation/yardsticks.reason_quality: the photo and text reasons' precision and recall against
 `listing_truth`, and the generic reason's share of the unqualified listings.
 """
 from __future__ import annotations
@@ -34,11 +34,11 @@ def main(argv=None) -> int:
     import pandas as pd
     import torch
 
-    from models.inputs import ModelInputs
-    from models.payload import model_from_payload
-    from models.qualification import ReasonChecks
-    from models.store import ModelStore
-    from models.yardsticks import reason_quality
+    from model.inputs import ModelInputs
+    from model.payload import model_from_payload
+    from model.qualification import ReasonChecks
+    from registry.store import ModelStore
+    from evaluation.yardsticks import reason_quality
     from pricesuggest.config import load_config
 
     conf = load_config()

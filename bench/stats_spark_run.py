@@ -2,7 +2,7 @@
 import argparse
 from datetime import date
 
-from features.price_stats import price_stats, snapshot_dates
+from stats.price_stats import price_stats, snapshot_dates
 from pricesuggest.config import load_config
 from pricesuggest.spark import build_session
 

@@ -14,10 +14,10 @@ from datetime import date, timedelta
 
 from pyspark.sql import functions as F
 
-from features.clock import known_at, resolve_as_of
-from features.delta_io import read_table, table_exists, write_table
-from features.price_stats import price_stats, snapshot_dates
-from features.rejects import clean_with_quarantine
+from pricesuggest.clock import known_at, resolve_as_of
+from pricesuggest.delta_io import read_table, table_exists, write_table
+from stats.price_stats import price_stats, snapshot_dates
+from ingest.rejects import clean_with_quarantine
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session

@@ -19,15 +19,15 @@ from pathlib import Path
 import torch
 from pyspark.sql import functions as F
 
-from features.delta_io import current_version, read_table, table_exists, table_properties
-from features.evaluation_data import with_out_of_time_split, with_truth
-from features.input_fitting import fit_configured_inputs
+from pricesuggest.delta_io import current_version, read_table, table_exists, table_properties
+from evaluation.data import with_out_of_time_split, with_truth
+from training.input_fitting import fit_configured_inputs
 from jobs.common import job_parser, load_job_config, setup_logging
-from models import evaluation as ev
-from models.evaluation_report import render_report
-from models.evaluation_sink import EVAL_JOB, DeltaSink
-from models.experiments import delta_name, study_variants
-from models.qualification import ReasonChecks
+from evaluation import harness as ev
+from evaluation.report import render_report
+from evaluation.sink import EVAL_JOB, DeltaSink
+from training.experiments import delta_name, study_variants
+from model.qualification import ReasonChecks
 from pricesuggest.config import resolve_root
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import functions as F
 
-from features.delta_io import read_table, table_exists, table_properties, write_table
-from features.marketplace.generate import generate_listings, generate_truth
-from features.marketplace.summary import format_summary
-from features.marketplace.world import WorldClock
+from pricesuggest.delta_io import read_table, table_exists, table_properties, write_table
+from marketplace.generate import generate_listings, generate_truth
+from marketplace.summary import format_summary
+from marketplace.world import WorldClock
 from jobs.common import iso_date, job_parser, load_job_config, midnight, positive_int, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session

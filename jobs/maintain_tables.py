@@ -4,7 +4,7 @@
 
 For each table in maintenance.tables that exists: compact small files (OPTIMIZE), then
 VACUUM with maintenance.retention_hours, stretched for the training_set versions that
-registered models record (features/maintenance.py), and stretch delta.logRetentionDuration
+registered models record (pricesuggest/maintenance.py), and stretch delta.logRetentionDuration
 likewise so time travel to a pinned version keeps working.
 """
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 
 from delta.tables import DeltaTable
 
-from features.delta_io import table_exists
-from features.maintenance import Pin, log_retention_days, retention_hours
+from pricesuggest.delta_io import table_exists
+from pricesuggest.maintenance import Pin, log_retention_days, retention_hours
 from jobs.common import job_parser, load_job_config, setup_logging
-from models.store import ModelStore
+from registry.store import ModelStore
 from pricesuggest.config import ConfigError
 from pricesuggest.spark import build_session
 

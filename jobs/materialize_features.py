@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 
-from features.clock import resolve_as_of
-from features.delta_io import read_table
-from features.feature_repo.store import feast_on, open_store, repo_objects
+from pricesuggest.clock import resolve_as_of
+from pricesuggest.delta_io import read_table
+from feature_repo.store import feast_on, open_store, repo_objects
 from jobs.common import iso_date, job_parser, load_job_config, midnight, setup_logging
 from pricesuggest.spark import build_session
 

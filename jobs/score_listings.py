@@ -21,18 +21,18 @@ from datetime import datetime, timezone
 
 from pyspark.sql import functions as F
 
-from features.cleaning import flag_listings
-from features.clock import known_at, resolve_as_of
-from features.delta_io import WRITE_CONFLICTS, current_version, read_table, table_exists, write_table
-from features.feature_repo.store import historical_features
-from features.rejects import counts_by_reason, write_quarantine
-from features.scoring import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
+from ingest.cleaning import flag_listings
+from pricesuggest.clock import known_at, resolve_as_of
+from pricesuggest.delta_io import WRITE_CONFLICTS, current_version, read_table, table_exists, write_table
+from feature_repo.store import historical_features
+from ingest.rejects import counts_by_reason, write_quarantine
+from scoring.transforms import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
                               suggestion_changes, suggestion_rows, with_features)
-from features.scoring_runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row, summary_text
+from scoring.runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row, summary_text
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
-from models.inputs import ModelInputs
-from models.qualification import ReasonChecks
-from models.store import ModelStore
+from model.inputs import ModelInputs
+from model.qualification import ReasonChecks
+from registry.store import ModelStore
 from pricesuggest.faults import crash_while_writing
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session

@@ -6,8 +6,8 @@
 
 The driver pins the training table's Delta version, builds the vocabulary and the
 statistics normalisation from its train split (in Spark), lists the Parquet files of that
-exact snapshot, and launches the run (models/training_run.py) with `training.num_proc`
-processes through the distributed backend's seam (models/distributed.py `launch`: Horovod
+exact snapshot, and launches the run (training/run.py) with `training.num_proc`
+processes through the distributed backend's seam (training/distributed.py `launch`: Horovod
 on Spark; 1: in the driver, no Horovod). Rank 0 checkpoints every epoch; the driver
 registers the final model and moves `latest` only through the promotion gate (or --force).
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from features.delta_io import current_version, read_table
-from features.input_fitting import fit_configured_inputs, statistics_columns
+from pricesuggest.delta_io import current_version, read_table
+from training.input_fitting import fit_configured_inputs, statistics_columns
 from jobs.common import job_parser, load_job_config, positive_int, setup_logging
-from models.config import PriceModelConfig, TrainConfig
-from models.distributed import launch
-from models.inputs import ModelInputs
-from models.store import ModelStore
-from models.training_run import (TrainingFailed, TrainingRun, print_diagnostics, print_validation, register_run,
+from model.config import PriceModelConfig, TrainConfig
+from training.distributed import launch
+from model.inputs import ModelInputs
+from registry.store import ModelStore
+from training.run import (TrainingFailed, TrainingRun, print_diagnostics, print_validation, register_run,
                                  train_process, training_fingerprint)
 from pricesuggest.runinfo import new_run_id
 from pricesuggest.spark import build_session

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from models.config import BaselineConfig, PretrainConfig, PriceModelConfig, TrainConfig
+from model.config import BaselineConfig, PretrainConfig, PriceModelConfig, TrainConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "PRICESUGGEST__"
@@ -223,7 +223,7 @@ class TrainingConf:
     vocab_min_count: int
     promotion_metric: str
     promotion_tolerance: float
-    # the model side's settings (models/config.py); the model's fitted fields (vocabulary size,
+    # the model side's settings (model/config.py); the model's fitted fields (vocabulary size,
     # statistics, form-field sizes, price offset, threshold) are filled in by training
     model: PriceModelConfig
     train: TrainConfig
@@ -232,7 +232,7 @@ class TrainingConf:
     field_min_count: int = 5
     pretrained_visual: str | None = None  # local file of pre-trained single-task CNNs (no download)
     # promotion gate: the validation item loss must rise at least this much (relative) when photos
-    # are shuffled within category (models.diagnostics); 0 turns the gate off
+    # are shuffled within category (model.diagnostics); 0 turns the gate off
     min_photo_importance: float = 0.05
     diagnostics_rows: int = 20_000  # validation rows read for the threshold, references and diagnostics
 
@@ -275,7 +275,7 @@ class EvaluationGrid:
             raise ConfigError("an evaluation grid needs at least one seed")
         unknown = sorted(set(self.train) - {f.name for f in dataclasses.fields(TrainConfig)})
         if unknown:
-            raise ConfigError(f"train: unknown key(s) {unknown} (TrainConfig's fields, models/config.py)")
+            raise ConfigError(f"train: unknown key(s) {unknown} (TrainConfig's fields, model/config.py)")
 
 
 @dataclass(frozen=True)

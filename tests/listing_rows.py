@@ -6,7 +6,7 @@ from datetime import datetime
 
 from PIL import Image
 
-from features.marketplace.generate import LISTINGS_SCHEMA
+from marketplace.generate import LISTINGS_SCHEMA
 
 
 def png(colour=(120, 30, 200)) -> bytes:

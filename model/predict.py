@@ -1,0 +1,40 @@
+"""The one batched forward pass over encoded inputs.
+
+Batch scoring, the qualification fitting after training, the diagnostics, the evaluation and
+the benchmarks all read a model's outputs through `predict`, so a suggestion means the same
+everywhere: the regressor's reading with the mirror average (outside training), the
+classifier's score, and on request what the reasons and the diagnostics need besides.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from model.price_net import PriceSuggester
+from training.train import input_batches
+
+
+@torch.no_grad()
+def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.device, batch_size: int = 512,
+            counterfactuals: bool = False, modality_weights: bool = False) -> dict[str, np.ndarray]:
+    """Per row, in order: "log_price" (the suggestion) and "score" (qualification, sigmoid).
+
+    counterfactuals: also "typical_photo" and "typical_text", the score with the category's
+        typical photo / text in place of the listing's (the reasons are read from them).
+    modality_weights: also "modality_weights" [N, 2], the regressor's fusion weights (photo,
+        text), when it fuses with attention.
+    """
+    model.eval().to(device)
+    keys = ("score", "typical_photo", "typical_text") if counterfactuals else ("score",)
+    out = {k: np.zeros(len(arrays["image"])) for k in ("log_price", *keys)}
+    weights = []
+    for rows, batch in input_batches(arrays, batch_size, device):
+        regressor = model.regressor(*batch)
+        out["log_price"][rows] = model.suggestion(regressor.value, *batch).double().cpu().numpy()
+        for key, logit in zip(keys, model.qualification_counterfactuals(*batch)):
+            out[key][rows] = torch.sigmoid(logit).double().cpu().numpy()
+        if modality_weights and regressor.modality_weights is not None:
+            weights.append(regressor.modality_weights.cpu().numpy())
+    if modality_weights and weights:
+        out["modality_weights"] = np.concatenate(weights)
+    return out

@@ -1,0 +1,75 @@
+"""Scoring pandas batches with a registered model: suggestions, qualification and the reason why not.
+
+Runs inside Spark executors (`scoring.transforms.score_listings`, through `mapInPandas`):
+`cached_model` loads a model version once per Python worker process (Spark reuses its
+workers across tasks) and keeps it; `score_frame` turns one Arrow batch of listings with
+their statistics into suggestions, in fixed-size tensor batches, on the GPU when there is
+one. The listing is encoded by `ModelInputs.encode_features`, the function training used.
+Nothing here touches Spark; nothing is collected to the driver.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import torch
+
+from model.config import MU
+from model.inputs import ModelInputs
+from model.payload import model_from_payload
+from model.predict import predict
+from model.price_net import PriceSuggester
+from model.qualification import ReasonChecks, names_the_item, not_qualified_reasons
+from registry.store import ModelStore
+
+
+@dataclass
+class LoadedModel:
+    version: str
+    model: PriceSuggester
+    inputs: ModelInputs
+    device: torch.device
+    mu: float
+
+
+@lru_cache(maxsize=2)  # one per worker process: the model a run scores with (and a pinned one)
+def cached_model(store_root: str, version: str) -> LoadedModel:
+    payload = ModelStore(store_root).load(version)
+    model = model_from_payload(payload)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return LoadedModel(payload["model_version"], model.to(device).eval(), ModelInputs.from_dict(payload["inputs"]),
+                       device, float(payload["train_config"].get("mu", MU)))
+
+
+def limit_cpu_threads(threads: int | None) -> None:
+    """Intra-op threads for CPU inference (no effect on a GPU's work)."""
+    if threads and not torch.cuda.is_available():
+        torch.set_num_threads(threads)
+
+
+def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, batch_size: int,
+                category_known_column: str) -> pd.DataFrame:
+    """Listings (photo, text, form fields, statistics) -> suggestion columns, one row per input row."""
+    arrays = loaded.inputs.encode_features(frame)
+    out = predict(loaded.model, arrays, loaded.device, batch_size, counterfactuals=True)
+    threshold = loaded.model.cfg.qualification_threshold
+    category_known = frame[category_known_column].to_numpy(dtype=bool)
+    # no price history for the category: the suggestion has nothing to stand on, never qualified
+    qualified = (out["score"] >= threshold) & category_known
+    reason = not_qualified_reasons(out["score"], out["typical_photo"], out["typical_text"], threshold, category_known,
+                                   arrays["image"], names_the_item(arrays["tokens"], loaded.model.cfg.item_words),
+                                   checks)
+    suggested = np.exp(out["log_price"])
+    return pd.DataFrame({
+        "listing_id": frame["listing_id"].to_numpy(),
+        "suggested_price": np.round(suggested, 2),
+        # the seller-gain band: a suggestion s is right for a sale at [s / mu, s]
+        "price_low": np.round(suggested / loaded.mu, 2),
+        "price_high": np.round(suggested, 2),
+        "qualified": qualified,
+        "qualification_score": np.round(out["score"], 6),  # stable across batchings: reruns compare equal
+        "not_qualified_reason": reason,
+        "model_version": loaded.version,
+    })
