@@ -30,8 +30,8 @@ def bare_model(batch_size: int, batches: int) -> float:
     """Forward passes/s of the `latest` model on random in-memory tensors (after one warm-up batch)."""
     import torch
 
-    from scoring.inference import cached_model
     from pricesuggest.config import load_config
+    from scoring.inference import cached_model
 
     conf = load_config()
     loaded = cached_model(str(Path(conf.storage.model_store).resolve()), "latest")

@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def loader_vs_memory(steps: int, batch_size: int) -> dict:
     import torch
 
-    from pricesuggest.delta_io import current_version, read_table
-    from training.input_fitting import fit_configured_inputs, statistics_columns
-    from training.distributed import Single, device_for
-    from training.petastorm_data import in_memory_batches, petastorm_batches
     from model.price_net import PriceSuggester
-    from training.train import run_epoch
     from pricesuggest.config import load_config
+    from pricesuggest.delta_io import current_version, read_table
     from pricesuggest.spark import build_session
+    from training.distributed import Single, device_for
+    from training.input_fitting import fit_configured_inputs, statistics_columns
+    from training.petastorm_data import in_memory_batches, petastorm_batches
+    from training.train import run_epoch
 
     conf = load_config()
     spark = build_session(conf, "bench-training")

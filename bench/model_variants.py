@@ -40,11 +40,11 @@ def inputs_path(rows: Path) -> Path:
 
 
 def export_rows(path: Path) -> None:
-    from pricesuggest.delta_io import read_table
     from evaluation.data import with_out_of_time_split, with_truth
-    from training.input_fitting import fit_configured_inputs
     from pricesuggest.config import load_config
+    from pricesuggest.delta_io import read_table
     from pricesuggest.spark import build_session
+    from training.input_fitting import fit_configured_inputs
 
     conf = load_config()
     spark = build_session(conf, "model_variants")
@@ -80,13 +80,13 @@ def main(argv=None) -> int:
     import torch
 
     from evaluation.harness import encode_split
-    from model.inputs import ModelInputs
-    from training.experiments import train_model
     from evaluation.metrics import male
-    from model.predict import predict
-    from model.config import PriceModelConfig
     from evaluation.yardsticks import item_loss, qualification_auc
+    from model.config import PriceModelConfig
+    from model.inputs import ModelInputs
+    from model.predict import predict
     from pricesuggest.config import load_config
+    from training.experiments import train_model
 
     torch.set_num_threads(args.threads)
     conf = load_config()
@@ -122,8 +122,8 @@ def main(argv=None) -> int:
     print(f"RESULT {args.scheme} seed {args.seed}: test MALE on sold items {male_sold:.4f} (photo read once: {male_one:.4f}), "
           f"qualification AUC {auc:.3f}, {len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
     if args.diagnostics:
-        from model.diagnostics import modality_report
         from model.config import QUALIFIED_AT
+        from model.diagnostics import modality_report
         report = modality_report(train_cfg, model, data.validation, torch.device("cpu"))
         print("DIAGNOSTICS", json.dumps({k: round(v, 4) if isinstance(v, float) else v
                                          for k, v in report.to_dict().items()}))

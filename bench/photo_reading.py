@@ -50,10 +50,10 @@ def main(argv=None) -> int:
     from torch import nn
     from torch.nn import functional as F
 
-    from training.augment import augment_photos
     from model.inputs import decode_png
     from model.price_net import ImageCNN
     from pricesuggest.config import load_config
+    from training.augment import augment_photos
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

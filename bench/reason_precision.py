@@ -34,12 +34,12 @@ def main(argv=None) -> int:
     import pandas as pd
     import torch
 
+    from evaluation.yardsticks import reason_quality
     from model.inputs import ModelInputs
     from model.payload import model_from_payload
     from model.qualification import ReasonChecks
-    from registry.store import ModelStore
-    from evaluation.yardsticks import reason_quality
     from pricesuggest.config import load_config
+    from registry.store import ModelStore
 
     conf = load_config()
     store = ModelStore(conf.storage.model_store)

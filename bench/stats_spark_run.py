@@ -2,9 +2,9 @@
 import argparse
 from datetime import date
 
-from stats.price_stats import price_stats, snapshot_dates
 from pricesuggest.config import load_config
 from pricesuggest.spark import build_session
+from stats.price_stats import price_stats, snapshot_dates
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("source", help="the workload's Parquet (bench/stats_workload.py)")

@@ -33,8 +33,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
-from model.config import BaselineConfig
 from evaluation.metrics import price_segment
+from model.config import BaselineConfig
 
 
 def hog_features(images: np.ndarray, orientations: int = 8, cells: int = 8) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-
 # listing_truth columns the evaluation reads: the oracle's prediction, the observable floor's true
 # attributes, what the photo-sensitivity yardstick swaps, what the reasons are checked against
 TRUTH_COLUMNS = ["log_fair_price", "item_type", "true_brand", "true_condition", "spec_value", "material",

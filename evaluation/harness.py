@@ -24,17 +24,17 @@ import torch
 from tqdm import tqdm
 
 from evaluation import baselines as bl
+from evaluation.metrics import metrics_by_qualification, segment_edges
+from evaluation.report import Gallery
+from evaluation.yardsticks import item_loss, photo_sensitivity, photo_visible_effect, qualification_auc, reason_quality
 from model.config import PretrainConfig
 from model.diagnostics import modality_report
-from evaluation.report import Gallery
-from training.experiments import (Variant, ablated, configs, conv_features, describe, pretrained_visual_state,
-                                train_model)
 from model.inputs import ModelInputs
-from evaluation.metrics import metrics_by_qualification, segment_edges
 from model.predict import predict
 from model.price_net import PriceSuggester
 from model.qualification import ReasonChecks
-from evaluation.yardsticks import item_loss, photo_sensitivity, photo_visible_effect, qualification_auc, reason_quality
+from training.experiments import (Variant, ablated, configs, conv_features, describe, pretrained_visual_state,
+                                  train_model)
 
 BASELINES = "baselines"  # the variant name of the sklearn/oracle unit
 

@@ -19,8 +19,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (mean_absolute_error, mean_squared_error, precision_recall_fscore_support,
-                             r2_score)
+from sklearn.metrics import mean_absolute_error, mean_squared_error, precision_recall_fscore_support, r2_score
 
 from model.config import MU, NU
 

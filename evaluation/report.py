@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # figures without pyplot: no global backend to switch
 
+from evaluation.metrics import SELLER_GAIN_METRICS
 from model.config import MU
 from training.experiments import ablated, delta_name, eps_name
-from evaluation.metrics import SELLER_GAIN_METRICS
 
 BASELINE_ORDER = ["mean", "category_mean", "hog_linear", "cnn_linear", "svm_segments", "gbt", "tfidf_ridge"]
 FLOOR = "observable_floor"  # ridge on listing_truth's attributes: a yardstick, not a peer

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 import pandas as pd
 from pyspark.sql import functions as F
 
-from pricesuggest.delta_io import read_table, table_exists, write_table
 from evaluation import harness as ev
 from model.payload import model_from_payload, model_payload
 from model.price_net import PriceSuggester
+from pricesuggest.delta_io import read_table, table_exists, write_table
 from registry.store import ModelStore
 
 EVAL_JOB = "evaluate"  # the job's name: the prefix of its run ids, and its commits' `job`

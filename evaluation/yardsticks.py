@@ -27,7 +27,7 @@ from model.config import TrainConfig
 from model.predict import predict
 from model.price_net import PriceSuggester
 from model.qualification import (PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, names_the_item,
-                                  not_qualified_reasons)
+                                 not_qualified_reasons)
 from training.train import item_losses
 
 Arrays = dict[str, np.ndarray]

@@ -13,8 +13,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ingest.cleaning import flag_listings, split_flagged
-from pricesuggest.delta_io import write_table
 from pricesuggest.config import AppConfig
+from pricesuggest.delta_io import write_table
 
 
 def quarantine_rows(rejected: DataFrame, job: str, run_id: str, as_of: date) -> DataFrame:

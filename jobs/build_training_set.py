@@ -16,15 +16,15 @@ import sys
 
 from pyspark.sql import functions as F
 
+from feature_repo.store import historical_features
+from ingest.rejects import clean_with_quarantine
+from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.clock import known_at, resolve_as_of
 from pricesuggest.delta_io import current_version, read_table, table_exists, table_properties, write_table
-from feature_repo.store import historical_features
-from stats.price_stats import closed_outcomes
-from ingest.rejects import clean_with_quarantine
-from training.training_set import assign_split, feature_entities, training_rows
-from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
+from stats.price_stats import closed_outcomes
+from training.training_set import assign_split, feature_entities, training_rows
 
 JOB = "build_training_set"
 

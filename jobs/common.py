@@ -5,7 +5,7 @@ import argparse
 import logging
 import sys
 import warnings
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from pricesuggest.config import AppConfig, ConfigError, load_config
@@ -56,7 +56,3 @@ def setup_logging() -> logging.Logger:
         warnings.filterwarnings("ignore", category=category)
     warnings.filterwarnings("ignore", message="The spark .* is an experimental feature", category=RuntimeWarning)
     return logging.getLogger("pricesuggest")
-
-
-def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)

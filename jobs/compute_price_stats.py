@@ -14,13 +14,13 @@ from datetime import date, timedelta
 
 from pyspark.sql import functions as F
 
-from pricesuggest.clock import known_at, resolve_as_of
-from pricesuggest.delta_io import read_table, table_exists, write_table
-from stats.price_stats import price_stats, snapshot_dates
 from ingest.rejects import clean_with_quarantine
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
+from pricesuggest.clock import known_at, resolve_as_of
+from pricesuggest.delta_io import read_table, table_exists, write_table
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
+from stats.price_stats import price_stats, snapshot_dates
 
 JOB = "compute_price_stats"
 

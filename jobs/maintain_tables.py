@@ -14,12 +14,12 @@ from datetime import datetime, timezone
 
 from delta.tables import DeltaTable
 
+from jobs.common import job_parser, load_job_config, setup_logging
+from pricesuggest.config import ConfigError
 from pricesuggest.delta_io import table_exists
 from pricesuggest.maintenance import Pin, log_retention_days, retention_hours
-from jobs.common import job_parser, load_job_config, setup_logging
-from registry.store import ModelStore
-from pricesuggest.config import ConfigError
 from pricesuggest.spark import build_session
+from registry.store import ModelStore
 
 JOB = "maintain_tables"
 DELTA_MIN_RETENTION_HOURS = 168  # below this Delta refuses VACUUM unless its safety check is off

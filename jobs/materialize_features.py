@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 
-from pricesuggest.clock import resolve_as_of
-from pricesuggest.delta_io import read_table
 from feature_repo.store import feast_on, open_store, repo_objects
-from jobs.common import iso_date, job_parser, load_job_config, midnight, setup_logging
+from jobs.common import iso_date, job_parser, load_job_config, setup_logging
+from pricesuggest.clock import midnight, resolve_as_of
+from pricesuggest.delta_io import read_table
 from pricesuggest.spark import build_session
 
 JOB = "materialize_features"

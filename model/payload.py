@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from model.config import PriceModelConfig
 from model.inputs import ModelInputs
 from model.price_net import PriceSuggester
@@ -22,12 +24,23 @@ class IncompatibleModel(ValueError):
     """A saved model this code cannot load (another payload format)."""
 
 
+def cpu_weights(module: torch.nn.Module) -> dict:
+    """A module's weights on the CPU: what every saved model, checkpoint and encoder file holds."""
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
+def checkpoint_payload(model: PriceSuggester, about: dict, **state) -> dict:
+    """A training checkpoint: the run's description (`about`: train_config, inputs, data, run_id),
+    the network's weights and config, and the training state (epoch, metrics, optimizer and
+    EMA state, the best epoch's record; or, in the final one, the diagnostics)."""
+    return {**about, **state, "state_dict": cpu_weights(model), "model_config": dataclasses.asdict(model.cfg)}
+
+
 def model_payload(model: PriceSuggester, train_config: dict, inputs: ModelInputs, data: dict, model_version: str,
                   git_commit: str) -> dict:
     """What `ModelStore.register` saves for a trained model (weights on the CPU, no optimizer state)."""
     return {"format": PAYLOAD_FORMAT,
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "model_config": dataclasses.asdict(model.cfg), "train_config": dict(train_config),
+            "state_dict": cpu_weights(model), "model_config": dataclasses.asdict(model.cfg), "train_config": dict(train_config),
             "inputs": inputs.to_dict(), "data": dict(data), "model_version": model_version,
             "git_commit": git_commit}
 

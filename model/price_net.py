@@ -30,7 +30,6 @@ from torch.nn import functional as F
 from model.config import PriceModelConfig
 
 
-
 @dataclass
 class NetOutput:
     value: torch.Tensor  # [B] log price (regressor, before the offset) or qualification logit

@@ -1,10 +1,15 @@
 """The pipeline's notion of "now": an explicit date, never the wall clock."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+
+def midnight(day: date) -> datetime:
+    """A day's 00:00 UTC (the data's timestamps are naive UTC)."""
+    return datetime(day.year, day.month, day.day)
 
 
 def data_as_of(listings: DataFrame) -> date:

@@ -11,9 +11,8 @@ import random
 import time
 from dataclasses import dataclass
 
-from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteException,
-                              ConcurrentDeleteReadException, ConcurrentTransactionException,
-                              ConcurrentWriteException)
+from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteException, ConcurrentDeleteReadException,
+                              ConcurrentTransactionException, ConcurrentWriteException)
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F

@@ -68,3 +68,11 @@ def summary_text(summary: dict) -> str:
     if summary.get("duration_s") is not None:
         lines.append(f"  duration {summary['duration_s']:.1f} s")
     return "\n".join(lines)
+
+
+def example_suggestions(rows: DataFrame, model_version: str, n: int) -> str:
+    """The first n scored rows of a run, as a table for the job's output."""
+    table = rows.where("state = 'active'").orderBy("listing_id").limit(n).select(
+        "listing_id", "category", "list_price", "suggested_price", "price_low", "price_high", "qualified",
+        F.round("qualification_score", 3).alias("score"), "not_qualified_reason", "list_price_flag").toPandas()
+    return f"example suggestions (model {model_version}):\n{table.to_string(index=False)}"

@@ -19,8 +19,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pricesuggest.clock import known_at
 from feature_repo.definitions import PLATFORM_ID
+from pricesuggest.clock import known_at
 
 if TYPE_CHECKING:
     from model.qualification import ReasonChecks

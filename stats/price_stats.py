@@ -21,7 +21,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 
 from model.config import PretrainConfig, PriceModelConfig, TrainConfig
+from model.payload import cpu_weights
+from model.price_net import PriceSuggester
+from model.qualification import fit_qualification
 from training.distributed import Single
 from training.petastorm_data import in_memory_batches
 from training.pretrain import install_pretrained, pretrain_visual
-from model.price_net import PriceSuggester
-from model.qualification import fit_qualification
 from training.train import fit, to_device
 
 Arrays = dict[str, np.ndarray]
@@ -99,7 +100,7 @@ def pretrained_visual_state(model_cfg: PriceModelConfig, pretrain: PretrainConfi
     encoder = PriceSuggester(model_cfg).regressor.visual
     steps = max(1, len(train["image"]) // batch_size)
     pretrain_visual(pretrain, encoder, in_memory_batches(train, batch_size, pretrain.seed), steps, Single(), device)
-    return {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
+    return cpu_weights(encoder)
 
 
 def train_model(model_cfg: PriceModelConfig, train_cfg: TrainConfig, train: Arrays, validation: Arrays,

@@ -12,14 +12,15 @@ penultimate-layer features, concatenated, are the visual feature.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
 from model.config import PretrainConfig
-from training.distributed import Single
 from model.inputs import FORM_FIELDS
 from model.price_net import MultiTaskVisualEncoder, PriceSuggester
+from training.distributed import Single
 from training.train import Batch, to_device
 
 

@@ -4,7 +4,6 @@ from conf and the training table, launches it (`training.distributed.launch`) an
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import warnings
@@ -14,16 +13,16 @@ import torch
 
 from model.config import PretrainConfig, PriceModelConfig, TrainConfig
 from model.diagnostics import modality_report
-from training.distributed import context, device_for
 from model.inputs import ModelInputs
-from model.payload import PAYLOAD_FORMAT, build_model, model_payload
-from training.petastorm_data import collect_arrays, petastorm_batches
-from training.pretrain import freeze_visual, install_pretrained, pretrain_visual
+from model.payload import PAYLOAD_FORMAT, build_model, checkpoint_payload, cpu_weights, model_payload
 from model.price_net import PriceSuggester
 from model.qualification import fit_qualification
-from registry.store import ModelStore
-from training.train import fit
 from pricesuggest.runinfo import git_commit
+from registry.store import ModelStore
+from training.distributed import context, device_for
+from training.petastorm_data import collect_arrays, petastorm_batches
+from training.pretrain import freeze_visual, install_pretrained, pretrain_visual
+from training.train import fit
 
 
 class TrainingFailed(RuntimeError):
@@ -94,9 +93,7 @@ def train_process(run: TrainingRun) -> dict:
              "data": run.data, "run_id": run.run_id}
 
     def save(epoch: int, metrics: dict, state: dict) -> None:  # rank 0 only
-        store.save_checkpoint(run.run_id, {
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "epoch": epoch + 1, "metrics": metrics, **state, **about})
+        store.save_checkpoint(run.run_id, checkpoint_payload(model, about, epoch=epoch + 1, metrics=metrics, **state))
 
     seen: set[int] = set()  # listing ids this rank trained on: shows each rank read its own shard
 
@@ -116,10 +113,9 @@ def train_process(run: TrainingRun) -> dict:
         fit_qualification(model, train_cfg, validation, device)
         report = modality_report(train_cfg, model, validation, device)
         last = store.load_checkpoint(run.run_id)  # the last epoch's, with the best epoch's record
-        store.save_checkpoint(run.run_id, {
-            **last, "final": True, "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "model_config": dataclasses.asdict(model.cfg), "diagnostics": report.to_dict(),
-            "validation_rows_for_diagnostics": len(validation["image"])})
+        store.save_checkpoint(run.run_id, checkpoint_payload(
+            model, last, final=True, diagnostics=report.to_dict(),
+            validation_rows_for_diagnostics=len(validation["image"])))
     return {"rank": ctx.rank, "size": ctx.size, "history": history, "weights_digest": digest,
             "listing_ids_seen": sorted(seen), "pretrain_history": pretrain_history}
 
@@ -135,7 +131,7 @@ def prepare_visual_encoder(run: TrainingRun, model: PriceSuggester, inputs: Mode
     with petastorm_batches(run.train_urls, inputs, run.train_config["batch_size"], ctx.rank, ctx.size, cfg.seed,
                            run.reader_workers) as batches:
         history = pretrain_visual(cfg, encoder, batches, run.steps_per_epoch, ctx, device)
-    state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
+    state = cpu_weights(encoder)
     install_pretrained(model, state)
     if ctx.rank == 0:
         store.save_visual_encoder(run.run_id, state)

@@ -25,12 +25,12 @@ from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from training.augment import augment_photos
 from model.config import TrainConfig
-from training.distributed import Single
 from model.inputs import MODEL_INPUTS
-from training.losses import mse_sold, percentile_joint, seller_gain, threshold_joint
 from model.price_net import NetOutput, PriceSuggester
+from training.augment import augment_photos
+from training.distributed import Single
+from training.losses import mse_sold, percentile_joint, seller_gain, threshold_joint
 
 Batch = dict[str, torch.Tensor]
 

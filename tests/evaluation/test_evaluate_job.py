@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from pricesuggest.delta_io import read_table
-from jobs import evaluate
 from evaluation import sink as evaluation_sink
+from jobs import evaluate
+from pricesuggest.delta_io import read_table
 from registry.store import ModelStore
 from tests.pipeline_steps import generate_and_train
 

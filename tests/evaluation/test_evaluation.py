@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from evaluation.data import TRUTH_COLUMNS, with_out_of_time_split, with_truth
-from model.config import PriceModelConfig
 from evaluation.harness import Comparison, Runner, SplitData, Unit, comparisons, plan, top_k
-from training.experiments import configs, study_variants
 from evaluation.metrics import segment_edges
+from model.config import PriceModelConfig
 from model.predict import predict
 from model.price_net import PriceSuggester
+from training.experiments import configs, study_variants
 
 TRAIN_BASE = {"warm_up": True, "warm_up_epochs": 2, "epochs": 4, "batch_size": 8}
 MODEL_BASE = {"image_size": 64, "n_stats": 3}

@@ -109,8 +109,8 @@ def fixed_results() -> pd.DataFrame:
     """A small evaluation run's metric rows, every value drawn from a fixed seed."""
     import numpy as np
 
-    from evaluation.report import READING_METRICS
     from evaluation.metrics import REGRESSION_METRICS, SEGMENT_METRICS, SELLER_GAIN_METRICS
+    from evaluation.report import READING_METRICS
 
     rng = np.random.default_rng(7)
     variants = ["mean", "category_mean", "gbt", "tfidf_ridge", "observable_floor", "oracle", "mse", "delta=0.6",

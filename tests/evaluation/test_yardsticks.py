@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
+from evaluation.yardsticks import item_loss, photo_sensitivity, qualification_auc, swap_partners
 from model.config import PriceModelConfig, TrainConfig
 from model.diagnostics import modality_report, shuffled_within
 from model.price_net import PriceSuggester
-from evaluation.yardsticks import item_loss, photo_sensitivity, qualification_auc, swap_partners
 
 CFG = dict(image_size=16, conv_channels=(4,), stem_channels=0, vocab_size=10, bigram_buckets=0, text_length=4,
            embedding_dim=4, field_sizes={"brand": 2, "category": 3, "condition": 2}, field_dim=2, fusion_dim=4,

@@ -11,12 +11,12 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from pricesuggest.delta_io import read_table, table_properties, write_table
 from feature_repo.store import MissingFeatureService, feast_on, historical_features, open_store, repo_objects
-from stats.price_stats import price_stats, snapshot_dates
 from jobs import build_training_set, compute_price_stats, generate_marketplace, materialize_features
-from tests.listing_rows import listing, listings_df
 from pricesuggest.config import load_config
+from pricesuggest.delta_io import read_table, table_properties, write_table
+from stats.price_stats import price_stats, snapshot_dates
+from tests.listing_rows import listing, listings_df
 
 AS_OF = "2026-07-11"  # the tiny world's last day (start 2026-06-01 + 40 days)
 

@@ -1,8 +1,8 @@
 import pytest
 
 from ingest.cleaning import REJECT_REASONS, clean_listings
-from tests.listing_rows import GOOD_PNG, listing, listings_df
 from pricesuggest.config import CleaningConf
+from tests.listing_rows import GOOD_PNG, listing, listings_df
 
 CONF = CleaningConf(min_price=1.0, log_price_iqr_multiplier=2.0, min_rows_per_category=10)
 

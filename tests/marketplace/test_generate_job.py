@@ -6,13 +6,13 @@ import sys
 from datetime import datetime
 
 import pytest
-
 from conftest import env_for, overrides_for
-from pricesuggest.delta_io import read_table, table_properties
+
+from jobs import generate_marketplace
 from marketplace.generate import LISTINGS_SCHEMA, TRUTH_SCHEMA, generate_listings
 from marketplace.world import WorldClock
-from jobs import generate_marketplace
 from pricesuggest.config import PROJECT_ROOT
+from pricesuggest.delta_io import read_table, table_properties
 
 
 def test_same_seed_same_rows_with_1_and_4_partitions(spark, tiny_conf):

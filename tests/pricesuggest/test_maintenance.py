@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 import pytest
 import torch
 
+from jobs import maintain_tables
 from pricesuggest.delta_io import read_table
 from pricesuggest.maintenance import Pin, log_retention_days, retention_hours
-from jobs import maintain_tables
 from registry.store import ModelStore
 
 NOW = datetime(2026, 9, 1, 12)

@@ -1,7 +1,7 @@
 from pyspark.sql import functions as F
 
-from pricesuggest.delta_io import current_version, read_table, table_properties, write_table
 from pricesuggest.config import TableConf
+from pricesuggest.delta_io import current_version, read_table, table_properties, write_table
 from pricesuggest.spark import DELTA_SETTINGS, session_settings
 
 

@@ -8,15 +8,15 @@ import torch
 from PIL import Image
 
 from model.config import PriceModelConfig
-from scoring.inference import LoadedModel, score_frame
 from model.inputs import ModelInputs
 from model.payload import IncompatibleModel, model_from_payload, model_payload
 from model.price_net import PriceSuggester
 from model.qualification import (REASON_BLURRY_PHOTO, REASON_DARK_PHOTO, REASON_NO_DETAILS, REASON_UNCERTAIN,
-                                  REASON_UNCLEAR_PHOTO, REASON_UNKNOWN_CATEGORY, REASONS, ReasonChecks,
-                                  fit_item_words, names_the_item, not_qualified_reasons, photo_quality)
+                                 REASON_UNCLEAR_PHOTO, REASON_UNKNOWN_CATEGORY, REASONS, ReasonChecks, fit_item_words,
+                                 names_the_item, not_qualified_reasons, photo_quality)
 from model.stats_input import StatsNormalizer
 from model.text import Vocabulary
+from scoring.inference import LoadedModel, score_frame
 
 
 def png(pixels: np.ndarray) -> bytes:

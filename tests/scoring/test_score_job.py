@@ -12,13 +12,13 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from pricesuggest.delta_io import current_version, read_table
 from feature_repo.store import feast_on, open_store
-from scoring.transforms import SUGGESTION_COLUMNS, active_listings, scoring_entities
 from jobs import materialize_features, score_listings
 from model.qualification import REASON_UNKNOWN_CATEGORY
 from pricesuggest.config import PROJECT_ROOT
+from pricesuggest.delta_io import current_version, read_table
 from pricesuggest.faults import CRASH_WHILE_WRITING, FAULT_ENV
+from scoring.transforms import SUGGESTION_COLUMNS, active_listings, scoring_entities
 from tests.listing_rows import listing, listings_df, png
 from tests.pipeline_steps import generate_and_train
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.input_fitting import fit_inputs
 from model.text import tokenize
+from training.input_fitting import fit_inputs
 
 STATS = ["category__sold_q2", "seller__sold_mean"]
 SETTINGS = dict(vocab_size=12, image_size=8, text_length=6, bigram_buckets=4, field_min_count=2)

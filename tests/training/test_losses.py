@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from training.losses import (lowest_share, mse_sold, percentile_joint, qualified_indicator, seller_gain,
-                           threshold_joint,
-                           weighted_cross_entropy)
+                             threshold_joint, weighted_cross_entropy)
 
 LOG_MU = math.log(1.2)
 

@@ -3,10 +3,10 @@ import numpy as np
 import torch
 
 from model.config import PretrainConfig, PriceModelConfig, TrainConfig
+from model.price_net import PriceSuggester
 from training.distributed import Single
 from training.petastorm_data import in_memory_batches
 from training.pretrain import install_pretrained, pretrain_visual, task_losses
-from model.price_net import PriceSuggester
 from training.train import fit
 
 CFG = PriceModelConfig(image_size=16, conv_channels=(4, 8), stem_channels=0, vocab_size=30, bigram_buckets=0,

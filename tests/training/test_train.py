@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from model.config import PriceModelConfig, TrainConfig
-from training.distributed import Single
 from model.inputs import MODEL_INPUTS
-from training.petastorm_data import in_memory_batches
 from model.price_net import PriceSuggester
 from registry.store import ModelStore
+from training.distributed import Single
+from training.petastorm_data import in_memory_batches
 from training.train import batch_loss, ema_update, fit
 
 SMALL = PriceModelConfig(image_size=16, conv_channels=(4, 8), stem_channels=0, vocab_size=30, bigram_buckets=0, text_length=8,

@@ -8,8 +8,9 @@ import torch
 
 from jobs import train_price_model
 from registry.store import ModelStore
-from training.run import print_diagnostics
 from tests.pipeline_steps import generate_and_train
+from training.run import print_diagnostics
+
 
 @pytest.fixture(scope="module")
 def trained(spark, module_job_env):

@@ -1,0 +1,151 @@
+"""The scoring stage (jobs/score_listings.py): from a model version and a day to the rows
+MERGEd into `price_suggestions`, the quarantined rows, and the run's status.
+
+Reads `listings` as known at as_of, keeps the active ones, cleans them with the training
+set's rules (photo and title problems are rejected; price problems only flag the row), asks
+Feast's offline store for the statistics as of that day and scores in the executors.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from feature_repo.store import historical_features
+from ingest.cleaning import flag_listings
+from ingest.rejects import counts_by_reason, write_quarantine
+from model.inputs import ModelInputs
+from model.qualification import ReasonChecks
+from pricesuggest.clock import known_at, resolve_as_of
+from pricesuggest.config import AppConfig
+from pricesuggest.delta_io import WriteResult, current_version, read_table, table_exists, write_table
+from pricesuggest.faults import crash_while_writing
+from pricesuggest.runinfo import git_commit
+from registry.store import ModelStore
+from scoring.runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row
+from scoring.transforms import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
+                                suggestion_changes, suggestion_rows, with_features)
+
+
+log = logging.getLogger("pricesuggest")
+
+@dataclass
+class Suggestions:
+    active: DataFrame    # the active listings asked for (rows in)
+    rejected: DataFrame  # quarantined, with their reasons
+    rows: DataFrame      # one price_suggestions row per active listing: scored, or rejected
+
+
+def stale_features(features_as_of: date | None, as_of: date, max_age_days: int) -> str | None:
+    """Why the newest statistics are too old to score with at as_of, or None."""
+    if features_as_of is None:
+        return f"no statistics snapshot on or before {as_of}"
+    age = (as_of - features_as_of).days
+    if age > max_age_days:
+        return f"newest statistics snapshot {features_as_of} is {age} days before {as_of} (limit {max_age_days})"
+    return None
+
+
+def run_status(rows_in: int, scored: int, rejected: int, dry_run: bool) -> str:
+    """The scoring_runs status: rows in must be scored + rejected, and something must be scored."""
+    if rows_in != scored + rejected:
+        return "failed: row accounting"
+    if scored == 0:
+        return "failed: nothing scored"
+    return "dry run" if dry_run else "succeeded"
+
+
+def suggest(spark: SparkSession, conf: AppConfig, store: ModelStore, model_version: str, listings_all: DataFrame,
+            as_of: date, features_as_of: date | None, scored_at: datetime, run_id: str,
+            listing_ids: list[int] | None = None) -> Suggestions:
+    """Every active listing (or these ids) at as_of, scored by the model or rejected with its reason."""
+    active = active_listings(listings_all, as_of, listing_ids)
+    # price fences from every listing known then (as the training set's cleaning), not just these
+    flagged = flag_listings(active, conf.cleaning, reference=known_at(listings_all, as_of)).cache()
+    to_score, rejected = split_for_scoring(flagged, conf.scoring.reject_reasons)
+    features, feature_columns = historical_features(spark, conf, scoring_entities(to_score, as_of))
+    listings = with_features(to_score, features, feature_columns)
+    model_columns = ModelInputs.from_dict(store.load(model_version)["inputs"]).feature_columns()
+    scored = score(listings, str(store.root), model_version, ReasonChecks.from_conf(conf.scoring),
+                   conf.scoring.batch_size, model_columns)
+    rows = suggestion_rows(listings, scored, rejected, as_of, features_as_of, scored_at, run_id)
+    return Suggestions(active, rejected, rows)
+
+
+def commit(spark: SparkSession, conf: AppConfig, suggestions: Suggestions, listings_all: DataFrame, as_of: date,
+           metadata: dict, subset: bool) -> WriteResult:
+    """Quarantine the rejected rows and MERGE the changed suggestions (raises WRITE_CONFLICTS when
+    every retry lost). A full run also marks closed the listings that closed by as_of; a subset
+    run touches only its ids."""
+    write_quarantine(spark, conf, suggestions.rejected, metadata, as_of, conf.scoring.commit_retries)
+    target = conf.storage.table_path("price_suggestions")
+    current = read_table(spark, target) if table_exists(spark, target) else None
+    closed_since = None if subset else known_at(listings_all, as_of).where(F.col("status") != "active")
+    changes = suggestion_changes(current, suggestions.rows, closed_since, as_of, metadata["run_id"])
+    with crash_while_writing(target):  # no-op unless a test arms PRICESUGGEST_FAULT
+        return write_table(spark, changes, target, conf.storage.table("price_suggestions"), metadata,
+                           changed_only=COMPARED_COLUMNS, conflict_retries=conf.scoring.commit_retries)
+
+
+class StaleFeatures(RuntimeError):
+    """The newest statistics are older than scoring.max_feature_age_days (and stale was not allowed)."""
+
+
+@dataclass(frozen=True)
+class ScoringRequest:
+    run_id: str
+    model_version: str
+    scored_at: datetime        # when, for people; never what is scored
+    as_of: date | None = None  # None: pipeline.as_of (the data's clock)
+    listing_ids: list[int] | None = None
+    dry_run: bool = False
+    allow_stale: bool = False
+
+
+def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: ScoringRequest,
+              job: str) -> tuple[dict, DataFrame]:
+    """One scoring run, end to end: score or reject every active listing, then (unless a dry run
+    or the accounting fails) quarantine, MERGE the changed suggestions and append the run's
+    `scoring_runs` row. Returns that row and the suggestion rows (persisted: the caller unpersists).
+
+    Raises StaleFeatures before any work, and WRITE_CONFLICTS when every commit retry lost (then
+    nothing of the run is committed and no scoring_runs row is written: rerun it)."""
+    started = time.perf_counter()
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(conf.scoring.arrow_batch_rows))
+    listings_version = current_version(spark, conf.storage.table_path("listings"))
+    listings_all = read_table(spark, conf.storage.table_path("listings"), version=listings_version)
+    as_of = resolve_as_of(request.as_of, conf.pipeline.as_of, listings_all)
+    features_as_of = newest_snapshot(read_table(spark, conf.storage.table_path("price_stats")), as_of)
+    if stale := stale_features(features_as_of, as_of, conf.scoring.max_feature_age_days):
+        if not request.allow_stale:
+            raise StaleFeatures(stale)
+        log.warning("scoring with stale statistics (--allow-stale): %s", stale)
+    metadata = {"run_id": request.run_id, "job": job, "git_commit": git_commit(), "as_of": as_of.isoformat(),
+                "model_version": request.model_version}
+    suggestions = suggest(spark, conf, store, request.model_version, listings_all, as_of, features_as_of,
+                          request.scored_at, request.run_id, request.listing_ids)
+    rows = suggestions.rows.persist()
+    by_state = {r["state"]: r["count"] for r in rows.groupBy("state").count().collect()}
+    n_scored, n_rejected, rows_in = by_state.get("active", 0), by_state.get("rejected", 0), suggestions.active.count()
+    subset = bool(request.listing_ids)
+    summary = run_summary_row(
+        run_id=request.run_id, as_of=as_of, model_version=request.model_version, features_as_of=features_as_of,
+        listings_version=listings_version, rows_in=rows_in, rows=rows,
+        rejected_by_reason=counts_by_reason(suggestions.rejected), dry_run=request.dry_run,
+        scored_at=request.scored_at, subset=subset,
+        model_training_version=store.metadata(request.model_version)["training_table"]["version"])
+    status = run_status(rows_in, n_scored, n_rejected, request.dry_run)
+    if status == "failed: row accounting":
+        log.error("row accounting failed: %d in != %d scored + %d rejected", rows_in, n_scored, n_rejected)
+    if status == "succeeded":
+        summary["price_suggestions_version"] = commit(spark, conf, suggestions, listings_all, as_of, metadata,
+                                                      subset).version
+    summary.update(status=status, duration_s=round(time.perf_counter() - started, 1))
+    if not request.dry_run:
+        write_table(spark, spark.createDataFrame([summary], schema=SCORING_RUNS_SCHEMA),
+                    conf.storage.table_path("scoring_runs"), conf.storage.table("scoring_runs"), metadata)
+    return summary, rows
