@@ -53,14 +53,17 @@ def main(argv=None) -> int:
     spark = build_session(conf, JOB)
     paths = {t: storage.table_path(t) for t in TABLES}
     exists = table_exists(spark, paths["listings"])
+    existing = table_properties(spark, paths["listings"]) if exists and not args.overwrite else None
     try:
-        plan = world_plan(gen, table_properties(spark, paths["listings"]) if exists and not args.overwrite else None,
-                          args.append_days, args.until)
+        plan = world_plan(gen, existing, args.append_days, args.until)
     except WorldPlanError as exc:
         parser.error(str(exc))
     if plan.config_changed:
-        log.warning("extending a world made with another generator config, using config %s", gen.fingerprint()[:12])
+        log.warning("extending a world made with generator config %s using config %s",
+                    existing.get("generator.config_sha256", "?")[:12], gen.fingerprint()[:12])
     if plan.adds:
+        log.info("world %s..%s: %d listings, %d sellers (config %s)", plan.clock.start.date(), plan.clock.now.date(),
+                 plan.listings, plan.sellers, gen.fingerprint()[:12])
         metadata = {"run_id": new_run_id(JOB), "job": JOB, "git_commit": git_commit(),
                     "generator_config_sha256": gen.fingerprint()}
         for table, written in write_world(spark, conf, plan, args.overwrite and exists, metadata).items():

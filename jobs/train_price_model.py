@@ -6,10 +6,11 @@
 
 The driver pins the training table's Delta version, plans the run (training/plan.py: the
 settings, the fingerprint, the vocabulary and statistics normalisation fitted on the train
-split in Spark, the Parquet files of that exact snapshot), and launches the run (training/run.py) with `training.num_proc`
-processes through the distributed backend's seam (training/distributed.py `launch`: Horovod
-on Spark; 1: in the driver, no Horovod). Rank 0 checkpoints every epoch; the driver
-registers the final model and moves `latest` only through the promotion gate (or --force).
+split in Spark, the Parquet files of that exact snapshot), and launches the run
+(training/run.py) with `training.num_proc` processes through the distributed backend's
+seam (training/distributed.py `launch`: Horovod on Spark; 1: in the driver, no Horovod).
+Rank 0 checkpoints every epoch; the driver registers the final model and moves `latest`
+only through the promotion gate (or --force).
 """
 from __future__ import annotations
 

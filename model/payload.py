@@ -40,7 +40,8 @@ def model_payload(model: PriceSuggester, train_config: dict, inputs: ModelInputs
                   git_commit: str) -> dict:
     """What `ModelStore.register` saves for a trained model (weights on the CPU, no optimizer state)."""
     return {"format": PAYLOAD_FORMAT,
-            "state_dict": cpu_weights(model), "model_config": dataclasses.asdict(model.cfg), "train_config": dict(train_config),
+            "state_dict": cpu_weights(model), "model_config": dataclasses.asdict(model.cfg),
+            "train_config": dict(train_config),
             "inputs": inputs.to_dict(), "data": dict(data), "model_version": model_version,
             "git_commit": git_commit}
 

@@ -89,8 +89,7 @@ def train_process(run: TrainingRun) -> dict:
             freeze_visual(model)
         else:
             pretrain_history = prepare_visual_encoder(run, model, inputs, ctx, device, store)
-    about = {"model_config": run.model_config, "train_config": run.train_config, "inputs": run.inputs,
-             "data": run.data, "run_id": run.run_id}
+    about = {"train_config": run.train_config, "inputs": run.inputs, "data": run.data, "run_id": run.run_id}
 
     def save(epoch: int, metrics: dict, state: dict) -> None:  # rank 0 only
         store.save_checkpoint(run.run_id, checkpoint_payload(model, about, epoch=epoch + 1, metrics=metrics, **state))
