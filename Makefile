@@ -9,7 +9,7 @@ DRIVER_MEMORY ?= 6g
 SUBMIT := spark-submit --driver-memory $(DRIVER_MEMORY) --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties"
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test eval refresh bench-generator clean-data
+.PHONY: setup demo test eval refresh sql bench-generator clean-data
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ eval: setup
 # The scheduled refresh (jobs/refresh.py): UNTIL=YYYY-MM-DD generates the demo's new listings first.
 refresh: setup
 	python jobs/refresh.py $(if $(UNTIL),--until $(UNTIL)) $(REFRESH_ARGS) --spark-submit '$(SUBMIT)'
+
+# spark-sql over every table by name (pricesuggest.<table>; pricesuggest/catalog.py), e.g.
+# make sql  then  SELECT state, count(*) FROM price_suggestions GROUP BY state;
+sql: setup
+	spark-sql --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties" \
+		$$(python -m pricesuggest.catalog)
 
 test: setup
 	python -m pytest $(PYTEST_ARGS)

@@ -50,9 +50,9 @@ def main(argv=None) -> int:
     from torch import nn
     from torch.nn import functional as F
 
-    from model.inputs import decode_png
     from model.price_net import ImageCNN
     from pricesuggest.config import load_config
+    from pricesuggest.photo import photo_pixels
     from training.augment import augment_photos
 
     torch.set_num_threads(args.threads)
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     frame = pd.read_parquet(args.rows)
     train, test = (frame[frame["split"] == part].reset_index(drop=True) for part in ("train", "test"))
     classes = {c: sorted((frame["category"] + "|" + frame[c].fillna("none").astype(str)).unique()) for c in TASKS}
-    photos = {name: torch.from_numpy(np.stack([decode_png(b, cfg.image_size) for b in part["image"]]))
+    photos = {name: torch.from_numpy(np.stack([photo_pixels(b, cfg.image_size) for b in part["image"]]))
               for name, part in (("train", train), ("test", test))}
     targets = {c: torch.from_numpy(labels(train, c, classes[c])) for c in TASKS}
 

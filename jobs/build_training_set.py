@@ -19,8 +19,9 @@ from pyspark.sql import functions as F
 from feature_repo.store import historical_features
 from ingest.rejects import clean_with_quarantine
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
-from pricesuggest.clock import known_at, resolve_as_of
+from pricesuggest.clock import judged_at, run_clock
 from pricesuggest.delta_io import current_version, read_table, table_exists, table_properties, write_table
+from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
 from stats.price_stats import closed_outcomes
@@ -48,7 +49,8 @@ def main(argv=None) -> int:
     listings_path, stats_path = conf.storage.table_path("listings"), conf.storage.table_path("price_stats")
     listings_version, stats_version = current_version(spark, listings_path), current_version(spark, stats_path)
     listings_all = read_table(spark, listings_path, version=listings_version)
-    as_of = resolve_as_of(args.as_of, conf.pipeline.as_of, listings_all)
+    clock = run_clock(spark, conf, args.as_of)
+    as_of = clock.as_of
     metadata = {"run_id": run_id, "job": JOB, "git_commit": git_commit(), "as_of": as_of.isoformat()}
     inputs = {"listings_version": listings_version, "price_stats_version": stats_version,
               "feature_service": conf.feast.feature_service, "as_of": as_of.isoformat(),
@@ -61,10 +63,9 @@ def main(argv=None) -> int:
               f"(listings v{listings_version}, price_stats v{stats_version}, as of {as_of}): nothing to do")
         return 0
 
-    listings = known_at(listings_all, as_of)
-    kept = clean_with_quarantine(spark, conf, listings, metadata, as_of, log)
+    kept = clean_with_quarantine(spark, conf, judged_at(listings_all, clock), metadata, clock, log)
     if kept is None:
-        return 1
+        return ExitCode.ROW_ACCOUNTING
 
     closed = closed_outcomes(kept)
     features, feature_columns = historical_features(spark, conf, feature_entities(closed))
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
     n_closed, n_rows = closed.count(), table.count()
     if n_rows != n_closed:
         log.error("training rows %d != closed cleaned listings %d", n_rows, n_closed)
-        return 1
+        return ExitCode.ROW_ACCOUNTING
     print(f"training_set version {written.version}: {n_rows:,} rows from listings v{listings_version}, "
           f"price_stats v{stats_version}, as of {as_of}")
     print(table.groupBy("split").count().orderBy("split").toPandas().to_string(index=False))

@@ -16,8 +16,9 @@ from pyspark.sql import functions as F
 
 from ingest.rejects import clean_with_quarantine
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
-from pricesuggest.clock import known_at, resolve_as_of
+from pricesuggest.clock import judged_at, known_at, run_clock
 from pricesuggest.delta_io import read_table, table_exists, write_table
+from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
 from stats.price_stats import price_stats, snapshot_dates
@@ -55,7 +56,8 @@ def main(argv=None) -> int:
     spark = build_session(conf, JOB)
     run_id = new_run_id(JOB)
     listings_all = read_table(spark, conf.storage.table_path("listings"))
-    as_of = resolve_as_of(args.as_of, conf.pipeline.as_of, listings_all)
+    clock = run_clock(spark, conf, args.as_of)
+    as_of = clock.as_of
     if args.last and args.last > as_of:
         parser.error(f"--to {args.last} is after --as-of {as_of}: those snapshots would see the future")
     listings = known_at(listings_all, as_of)
@@ -63,9 +65,9 @@ def main(argv=None) -> int:
     days = requested_days(spark, args, as_of, stats_path, listings)
     metadata = {"run_id": run_id, "job": JOB, "git_commit": git_commit(), "as_of": as_of.isoformat()}
 
-    kept = clean_with_quarantine(spark, conf, listings, metadata, as_of, log)
+    kept = clean_with_quarantine(spark, conf, judged_at(listings_all, clock), metadata, clock, log)
     if kept is None:
-        return 1
+        return ExitCode.ROW_ACCOUNTING
 
     if days is None:
         log.info("price_stats is up to date for as-of %s: nothing to compute", as_of)
@@ -74,8 +76,10 @@ def main(argv=None) -> int:
     stats = price_stats(kept, snapshot_dates(spark, *days), conf.stats.window_days,
                         conf.stats.percentile_accuracy, conf.stats.seller_min_count,
                         conf.stats.seller_partitions)
-    written = write_table(spark, stats, stats_path, conf.storage.table("price_stats"), metadata,
-                          {"stats.window_days": conf.stats.window_days})
+    # a day's rows come from every seller partition: one shuffle puts each day in one task, so a
+    # run writes one file per snapshot partition instead of one per seller partition
+    written = write_table(spark, stats.repartition("snapshot_date"), stats_path, conf.storage.table("price_stats"),
+                          metadata, {"stats.window_days": conf.stats.window_days})
     log.info("price_stats: version %d (%s) %s", written.version, written.operation,
              {k: v for k, v in written.metrics.items() if k.startswith("num") and v != "0"})
     summary = read_table(spark, stats_path).where(F.col("snapshot_date").between(*days)) \

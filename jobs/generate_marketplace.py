@@ -18,6 +18,7 @@ from marketplace.stage import TABLES, write_world
 from marketplace.summary import format_summary
 from marketplace.world_plan import WorldPlanError, row_counts, world_plan
 from pricesuggest.delta_io import read_table, table_exists, table_properties
+from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
 
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     counts = row_counts(final, read_table(spark, paths["listing_truth"]))
     if set(counts.values()) != {plan.listings}:
         log.error("row accounting failed: expected %d listings, tables hold %s", plan.listings, counts)
-        return 1
+        return ExitCode.ROW_ACCOUNTING
     if not args.no_summary:
         print(format_summary(counts, final))
     return 0

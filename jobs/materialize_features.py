@@ -12,8 +12,7 @@ import sys
 
 from feature_repo.store import feast_on, open_store, repo_objects
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
-from pricesuggest.clock import midnight, resolve_as_of
-from pricesuggest.delta_io import read_table
+from pricesuggest.clock import midnight, run_clock
 from pricesuggest.spark import build_session
 
 JOB = "materialize_features"
@@ -26,7 +25,7 @@ def main(argv=None) -> int:
     conf = load_job_config(parser, args)
     log = setup_logging()
     spark = build_session(conf, JOB)
-    as_of = resolve_as_of(args.as_of, conf.pipeline.as_of, read_table(spark, conf.storage.table_path("listings")))
+    as_of = run_clock(spark, conf, args.as_of).as_of
     end = midnight(as_of)
 
     store = open_store(conf)

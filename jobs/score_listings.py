@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.delta_io import WRITE_CONFLICTS
+from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import new_run_id
 from pricesuggest.spark import build_session
 from registry.store import ModelStore
@@ -26,7 +27,6 @@ from scoring.runs import example_suggestions, summary_text
 from scoring.stage import ScoringRequest, StaleFeatures, score_run
 
 JOB = "score_listings"
-EXIT_ACCOUNTING, EXIT_NOTHING_SCORED, EXIT_STALE, EXIT_NO_MODEL, EXIT_CONFLICT = 1, 3, 4, 5, 6
 
 
 def listing_ids(text: str) -> list[int]:
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         model_version = store.resolve(args.model_version or conf.scoring.model_version)
     except KeyError as exc:
         log.error("no model to score with: %s (train one: spark-submit jobs/train_price_model.py)", exc)
-        return EXIT_NO_MODEL
+        return ExitCode.NO_MODEL
     request = ScoringRequest(new_run_id(JOB), model_version, datetime.now(timezone.utc).replace(tzinfo=None),
                              args.as_of, args.listing_ids, args.dry_run, args.allow_stale)
     try:
@@ -66,16 +66,16 @@ def main(argv=None) -> int:
     except StaleFeatures as exc:
         log.error("statistics are stale: %s; run compute_price_stats + materialize_features, or pass "
                   "--allow-stale", exc)
-        return EXIT_STALE
+        return ExitCode.STALE_FEATURES
     except WRITE_CONFLICTS as exc:
         log.error("price_suggestions: lost %d retries against concurrent writers; nothing of this run "
                   "was committed, rerun it: %s", conf.scoring.commit_retries, str(exc).splitlines()[0])
-        return EXIT_CONFLICT
+        return ExitCode.WRITE_CONFLICT
     print(summary_text(summary))
     if summary["scored"] and args.examples:
         print(example_suggestions(rows, model_version, args.examples))
     rows.unpersist()
-    return {"failed: row accounting": EXIT_ACCOUNTING, "failed: nothing scored": EXIT_NOTHING_SCORED}.get(
+    return {"failed: row accounting": ExitCode.ROW_ACCOUNTING, "failed: nothing scored": ExitCode.NOTHING_SCORED}.get(
         summary["status"], 0)
 
 

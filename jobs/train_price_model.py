@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jobs.common import job_parser, load_job_config, positive_int, setup_logging
 from pricesuggest.delta_io import current_version, read_table
+from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import new_run_id
 from pricesuggest.spark import build_session
 from registry.store import ModelStore
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
                        model_cfg, train_cfg, num_proc, previous, resume=bool(args.resume))
     except RunPlanError as exc:
         log.error("%s", exc)
-        return 1
+        return ExitCode.TRAINING_FAILED
     log.info("run %s: training_set v%d, %d train / %d validation rows, %d process(es), %d steps/epoch, "
              "vocabulary %d, %d statistics", run.run_id, version, run.data["train_rows"],
              run.data["validation_rows"], num_proc, run.steps_per_epoch, run.model_config["vocab_size"],
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
         final, model = register_run(store, run, results, fingerprint, num_proc, model_version)
     except TrainingFailed as exc:
         log.error("%s", exc)
-        return 1
+        return ExitCode.TRAINING_FAILED
     print(f"registered model {model_version} (best epoch {final['best']['epoch']} of {final['epoch']})")
     print_validation(model_version, {k: v for k, v in final["best"]["metrics"].items() if k.startswith("val_")})
     print_diagnostics(final["diagnostics"], model.cfg.qualification_threshold, conf.training.min_photo_importance)

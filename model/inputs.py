@@ -1,23 +1,22 @@
-"""Training-table rows -> model tensors: PNG decoding, token ids, form fields, normalised statistics.
+"""Training-table rows -> model tensors: photo pixels, token ids, form fields, normalised statistics.
 
 `ModelInputs` is what a trained model needs besides its weights (vocabulary, form-field
 values, statistics normalisation, column names); it travels in every checkpoint.
 `encode_frame` turns a pandas batch of listing rows into arrays: the training job runs it
-inside Petastorm's TransformSpec on the readers' workers (PNGs are decoded next to the data,
-never on the driver), and scoring and the evaluation call the same function.
+inside Petastorm's TransformSpec on the readers' workers (photos are decoded next to the data,
+never on the driver, by pricesuggest/photo.py), and scoring and the evaluation call the same function.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from model.stats_input import StatsNormalizer
 from model.text import Vocabulary
+from pricesuggest.photo import photo_pixels
 
 LABEL_COLUMNS = ["listing_id", "label_sold", "log_sold_price", "log_list_price"]
 TEXT_COLUMNS = ["title", "description"]
@@ -25,24 +24,6 @@ TEXT_COLUMNS = ["title", "description"]
 # the network's FieldEncoder orders them the same way). Id 0: missing, or unseen in training.
 FORM_FIELDS = ("brand", "category", "condition")
 MODEL_INPUTS = ("image", "tokens", "stats", "form")  # the networks' forward arguments, in order
-
-
-def decode_png(data: bytes | None, size: int) -> np.ndarray:
-    """PNG bytes -> uint8 [3, size, size]; a missing/broken image is all zeros.
-
-    Bytes, not floats: a row group of decoded photos passes through pandas and Arrow inside
-    Petastorm several times, and uint8 makes each copy 4x cheaper. `training.train.to_device`
-    scales to [0, 1] on the training device.
-    """
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            rgb = img.convert("RGB")
-            if rgb.size != (size, size):
-                rgb = rgb.resize((size, size), Image.BILINEAR)
-            # C-contiguous: Petastorm ravels multi-dimensional fields and accepts row-major arrays only
-            return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1))
-    except Exception:  # noqa: BLE001 - scoring must not crash on one bad upload
-        return np.zeros((3, size, size), dtype=np.uint8)
 
 
 def listing_text(titles: pd.Series, descriptions: pd.Series) -> list[str]:
@@ -106,7 +87,7 @@ class ModelInputs:
     def encode_features(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Listing rows (photo, text, form fields, statistics) -> the networks' inputs."""
         return {
-            "image": np.stack([decode_png(b, self.image_size) for b in frame["image"]])
+            "image": np.stack([photo_pixels(b, self.image_size) for b in frame["image"]])
             if len(frame) else np.zeros((0, 3, self.image_size, self.image_size), np.uint8),
             "tokens": self.vocabulary.encode(listing_text(frame["title"], frame["description"]), self.text_length,
                                              self.bigram_buckets),

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from model.config import BaselineConfig, PretrainConfig, PriceModelConfig, TrainConfig
+from pricesuggest.photo import PhotoLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "PRICESUGGEST__"
@@ -52,6 +53,15 @@ class TableConf:
     key: list[str] = field(default_factory=list)
     partition_by: list[str] = field(default_factory=list)
     write_mode: str = "merge"  # merge | overwrite | append
+    # The contract Delta enforces on every write (a violating write fails and commits nothing):
+    # columns that are never null, and named CHECK constraints (SQL over one row).
+    not_null: list[str] = field(default_factory=list)
+    checks: dict[str, str] = field(default_factory=dict)
+    change_data_feed: bool = False  # delta.enableChangeDataFeed: consumers read what changed per version
+
+    def constraints(self) -> dict[str, str]:
+        """Every Delta CHECK constraint of the table, by name (NOT NULL as `<column>_not_null`)."""
+        return {**{f"{c}_not_null": f"{c} IS NOT NULL" for c in self.not_null}, **self.checks}
 
     def __post_init__(self) -> None:
         if self.write_mode not in ("merge", "overwrite", "append"):
@@ -61,11 +71,22 @@ class TableConf:
 
 
 @dataclass(frozen=True)
+class CatalogConf:
+    """Where the tables are addressable by name (`<database>.<table>`)."""
+    database: str
+    # "" : each session's own in-memory catalog (the project registers every table in it);
+    # thrift://host:9083 : a shared Hive metastore for a cluster, where registrations persist.
+    # Never Spark's embedded Derby metastore: it admits one JVM at a time, and runs overlap.
+    metastore_uri: str = ""
+
+
+@dataclass(frozen=True)
 class StorageConf:
     warehouse_root: str
     model_store: str
     reports_dir: str
     tables: dict[str, TableConf]
+    catalog: CatalogConf
 
     def table_path(self, name: str) -> str:
         """Absolute location (local path or URI) of a table named in conf."""
@@ -162,6 +183,9 @@ class CleaningConf:
     min_price: float
     log_price_iqr_multiplier: float
     min_rows_per_category: int
+    max_text_chars: int
+    max_garbled_share: float
+    photo: PhotoLimits
 
 
 @dataclass(frozen=True)
@@ -175,6 +199,7 @@ class StatsConf:
 @dataclass(frozen=True)
 class PipelineConf:
     as_of: str  # ISO date or "auto"
+    clock_property: str = "generator.now"  # the `listings` property where ingestion declares its clock
 
 
 @dataclass(frozen=True)
@@ -240,7 +265,7 @@ class TrainingConf:
 @dataclass(frozen=True)
 class ScoringConf:
     model_version: str  # "latest" or a registered version
-    reject_reasons: list[str]  # cleaning reasons that make a listing unscorable; other reasons flag it
+    flag_only_reasons: list[str]  # cleaning reasons that only flag a scored listing; all others reject it
     max_feature_age_days: int  # refuse (unless --allow-stale) when the newest statistics are older
     batch_size: int  # listings per forward pass
     arrow_batch_rows: int  # listings per Arrow batch handed to a Python worker

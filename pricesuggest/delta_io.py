@@ -75,10 +75,22 @@ def write_table(
     nothing new makes no commit at all. A MERGE that loses a race with a concurrent writer
     (Delta's optimistic concurrency) is re-run on the new snapshot up to `conflict_retries`
     times: it is an upsert by key, so a re-run never duplicates. A table that does not exist
-    yet is created by the first write, with its partitioning from conf.
+    yet is created by the first write, with its partitioning from conf, and a table with a
+    contract in conf (constraints, change feed) gets it before its first row (`ensure_contract`).
     """
     user_metadata = json.dumps(run_metadata, sort_keys=True)
-    if not table_exists(spark, location) or table.write_mode == "overwrite":
+    exists = table_exists(spark, location)
+    if exists:
+        ensure_contract(spark, location, table)
+    if not exists and (table.constraints() or table.change_data_feed):
+        writer = df.limit(0).write.format("delta").option("userMetadata", user_metadata)
+        if table.partition_by:
+            writer = writer.partitionBy(*table.partition_by)
+        writer.save(location)  # empty: the contract is in place before the first row
+        ensure_contract(spark, location, table)
+        df.write.format("delta").mode("append").option("userMetadata", user_metadata).save(location)
+        result = _last_commit(spark, location)
+    elif not exists or table.write_mode == "overwrite":
         writer = (df.write.format("delta").mode("overwrite").option("userMetadata", user_metadata)
                   .option("overwriteSchema", "true"))
         if table.partition_by:
@@ -106,6 +118,19 @@ def write_table(
                 time.sleep(1.0 + random.random() * 2 ** attempt)  # let the other writer finish
     _set_properties(spark, location, properties or {})
     return result
+
+
+def ensure_contract(spark: SparkSession, location: str, table: TableConf) -> None:
+    """Add the conf's CHECK constraints and change feed that the table lacks (a commit only when one
+    is missing). Adding a constraint checks every existing row, so a table that breaks its contract
+    fails loudly here; afterwards Delta refuses any write that would break it, and constraints
+    survive overwrites."""
+    properties = DeltaTable.forPath(spark, location).detail().select("properties").first()[0] or {}
+    if table.change_data_feed and properties.get("delta.enableChangeDataFeed") != "true":
+        spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
+    for name, expression in table.constraints().items():
+        if f"delta.constraints.{name}" not in properties:
+            spark.sql(f"ALTER TABLE delta.`{location}` ADD CONSTRAINT {name} CHECK ({expression})")
 
 
 def _changed_rows(spark, df: DataFrame, location: str, key: list[str], columns: list[str]) -> DataFrame:

@@ -43,6 +43,9 @@ def session_settings(conf: AppConfig, submitted: bool) -> dict[str, str]:
             settings["spark.pyspark.python"] = sys.executable
     elif conf.spark.pyspark_python:
         settings["spark.pyspark.python"] = conf.spark.pyspark_python
+    if conf.storage.catalog.metastore_uri:  # a shared metastore: table names outlive the session
+        settings["spark.sql.catalogImplementation"] = "hive"
+        settings["spark.hadoop.hive.metastore.uris"] = conf.storage.catalog.metastore_uri
     settings.update({k: str(v) for k, v in conf.spark.extra.items()})
     return settings
 
@@ -56,6 +59,11 @@ def build_session(conf: AppConfig, app_name: str) -> SparkSession:
     builder = SparkSession.builder.appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
+    if conf.storage.catalog.metastore_uri:
+        builder = builder.enableHiveSupport()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    from pricesuggest.catalog import register_tables  # the catalog builds on this module's settings
+
+    register_tables(spark, conf)
     return spark

@@ -20,7 +20,7 @@ from ingest.cleaning import flag_listings
 from ingest.rejects import counts_by_reason, write_quarantine
 from model.inputs import ModelInputs
 from model.qualification import ReasonChecks
-from pricesuggest.clock import known_at, resolve_as_of
+from pricesuggest.clock import RunClock, known_at, run_clock
 from pricesuggest.config import AppConfig
 from pricesuggest.delta_io import WriteResult, current_version, read_table, table_exists, write_table
 from pricesuggest.faults import crash_while_writing
@@ -29,7 +29,6 @@ from registry.store import ModelStore
 from scoring.runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row
 from scoring.transforms import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
                                 suggestion_changes, suggestion_rows, with_features)
-
 
 log = logging.getLogger("pricesuggest")
 
@@ -60,13 +59,15 @@ def run_status(rows_in: int, scored: int, rejected: int, dry_run: bool) -> str:
 
 
 def suggest(spark: SparkSession, conf: AppConfig, store: ModelStore, model_version: str, listings_all: DataFrame,
-            as_of: date, features_as_of: date | None, scored_at: datetime, run_id: str,
+            clock: RunClock, features_as_of: date | None, scored_at: datetime, run_id: str,
             listing_ids: list[int] | None = None) -> Suggestions:
-    """Every active listing (or these ids) at as_of, scored by the model or rejected with its reason."""
-    active = active_listings(listings_all, as_of, listing_ids)
+    """Every active listing (or these ids) at the clock's as-of, scored by the model or rejected with its reason."""
+    as_of = clock.as_of
+    active = active_listings(listings_all, clock, listing_ids)
     # price fences from every listing known then (as the training set's cleaning), not just these
-    flagged = flag_listings(active, conf.cleaning, reference=known_at(listings_all, as_of)).cache()
-    to_score, rejected = split_for_scoring(flagged, conf.scoring.reject_reasons)
+    flagged = flag_listings(active, conf.cleaning, reference=known_at(listings_all, as_of),
+                            future_after=clock.cutoff).cache()
+    to_score, rejected = split_for_scoring(flagged, conf.scoring.flag_only_reasons)
     features, feature_columns = historical_features(spark, conf, scoring_entities(to_score, as_of))
     listings = with_features(to_score, features, feature_columns)
     model_columns = ModelInputs.from_dict(store.load(model_version)["inputs"]).feature_columns()
@@ -118,7 +119,8 @@ def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: 
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(conf.scoring.arrow_batch_rows))
     listings_version = current_version(spark, conf.storage.table_path("listings"))
     listings_all = read_table(spark, conf.storage.table_path("listings"), version=listings_version)
-    as_of = resolve_as_of(request.as_of, conf.pipeline.as_of, listings_all)
+    clock = run_clock(spark, conf, request.as_of)
+    as_of = clock.as_of
     features_as_of = newest_snapshot(read_table(spark, conf.storage.table_path("price_stats")), as_of)
     if stale := stale_features(features_as_of, as_of, conf.scoring.max_feature_age_days):
         if not request.allow_stale:
@@ -126,16 +128,18 @@ def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: 
         log.warning("scoring with stale statistics (--allow-stale): %s", stale)
     metadata = {"run_id": request.run_id, "job": job, "git_commit": git_commit(), "as_of": as_of.isoformat(),
                 "model_version": request.model_version}
-    suggestions = suggest(spark, conf, store, request.model_version, listings_all, as_of, features_as_of,
+    suggestions = suggest(spark, conf, store, request.model_version, listings_all, clock, features_as_of,
                           request.scored_at, request.run_id, request.listing_ids)
     rows = suggestions.rows.persist()
-    by_state = {r["state"]: r["count"] for r in rows.groupBy("state").count().collect()}
-    n_scored, n_rejected, rows_in = by_state.get("active", 0), by_state.get("rejected", 0), suggestions.active.count()
+    # rows, not ids: every copy of a duplicated id is a rejected row, though the table keeps one per id
+    rejected_by_reason = counts_by_reason(suggestions.rejected)
+    n_scored = rows.where(F.col("state") == "active").count()
+    n_rejected, rows_in = sum(rejected_by_reason.values()), suggestions.active.count()
     subset = bool(request.listing_ids)
     summary = run_summary_row(
         run_id=request.run_id, as_of=as_of, model_version=request.model_version, features_as_of=features_as_of,
         listings_version=listings_version, rows_in=rows_in, rows=rows,
-        rejected_by_reason=counts_by_reason(suggestions.rejected), dry_run=request.dry_run,
+        rejected_by_reason=rejected_by_reason, dry_run=request.dry_run,
         scored_at=request.scored_at, subset=subset,
         model_training_version=store.metadata(request.model_version)["training_table"]["version"])
     status = run_status(rows_in, n_scored, n_rejected, request.dry_run)

@@ -15,12 +15,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from feature_repo.definitions import PLATFORM_ID
-from pricesuggest.clock import known_at
+from pricesuggest.clock import RunClock, judged_at
 
 if TYPE_CHECKING:
     from model.qualification import ReasonChecks
@@ -46,21 +46,22 @@ COMPARED_COLUMNS = [c for c in SUGGESTION_COLUMNS if c not in ("listing_id", "sc
 CATEGORY_KNOWN = "category_known"
 
 
-def active_listings(listings: DataFrame, as_of: date, listing_ids: list[int] | None = None) -> DataFrame:
-    """Listings open at `as_of` 00:00 (all of them, or the given ids among them)."""
-    active = known_at(listings, as_of).where(F.col("status") == "active")
+def active_listings(listings: DataFrame, clock: RunClock, listing_ids: list[int] | None = None) -> DataFrame:
+    """Listings open at the clock's as-of 00:00 (all of them, or the given ids among them), with
+    the active rows created after its cutoff or never (cleaning rejects those)."""
+    active = judged_at(listings, clock).where(F.col("status") == "active")
     return active.where(F.col("listing_id").isin(listing_ids)) if listing_ids else active
 
 
-def split_for_scoring(flagged: DataFrame, reject_reasons: list[str]) -> tuple[DataFrame, DataFrame]:
+def split_for_scoring(flagged: DataFrame, flag_only_reasons: list[str]) -> tuple[DataFrame, DataFrame]:
     """Cleaning's verdicts, for scoring: (rows to score with list_price_flag, rejected rows).
 
-    Reasons in `reject_reasons` make a row unscorable; any other (price) reason is kept as a
-    flag on a scored row: an absurd list price is where a suggestion helps most.
+    Reasons in `flag_only_reasons` (prices) are kept as a flag on a scored row: an absurd list
+    price is where a suggestion helps most. Any other reason makes the row unscorable.
     """
-    rejected_now = F.col("reject_reason").isin(reject_reasons)
+    rejected_now = F.col("reject_reason").isNotNull() & ~F.col("reject_reason").isin(flag_only_reasons)
     flag = F.when(F.col("reject_reason").isNotNull(), F.concat_ws(": ", "reject_reason", "reject_detail"))
-    to_score = flagged.where(~rejected_now | F.col("reject_reason").isNull()) \
+    to_score = flagged.where(~rejected_now) \
         .withColumn("list_price_flag", flag).drop("reject_reason", "reject_detail")
     rejected = flagged.where(rejected_now).select("listing_id", "seller_id", "category", "list_price",
                                                   "reject_reason", "reject_detail")
@@ -118,7 +119,11 @@ def suggestion_rows(listings: DataFrame, scored: DataFrame, rejected: DataFrame,
     scored_rows = base.join(scored, "listing_id").select(
         *base.columns, *[c for c in scored.columns if c != "listing_id"],
         F.lit("active").alias("state"), F.lit(None).cast("string").alias("reject_reason"), *stamp)
-    rejected_rows = rejected.select(
+    # every copy of a duplicated id is rejected; the table keeps one row per id (a MERGE source
+    # never holds a key twice): the copy first in a fixed order, so reruns pick the same one
+    first_copy = Window.partitionBy("listing_id").orderBy(
+        F.col("seller_id").asc_nulls_last(), F.col("category").asc_nulls_last(), F.col("list_price").asc_nulls_last())
+    rejected_rows = rejected.withColumn("copy", F.row_number().over(first_copy)).where("copy = 1").select(
         "listing_id", "seller_id", "category", "list_price",
         *[F.lit(None).cast(f.dataType).alias(f.name) for f in SCORED_COLUMNS.fields
           if f.name not in ("listing_id", "model_version")],
@@ -137,7 +142,10 @@ def suggestion_changes(current: DataFrame | None, rows: DataFrame, closed_since:
     """
     if current is None or closed_since is None:
         return rows
-    closed = (current.where(F.col("state") != "closed").join(closed_since.select("listing_id"), "listing_id")
+    # an id this run already has a row for (an active copy of a duplicated id) is not closed too:
+    # a MERGE source never holds a key twice
+    closed = (current.where(F.col("state") != "closed").join(closed_since.select("listing_id").distinct(), "listing_id")
+              .join(rows.select("listing_id"), "listing_id", "left_anti")
               .withColumn("state", F.lit("closed"))
               .withColumn("closed_as_of", F.to_date(F.lit(as_of.isoformat())))
               .withColumn("run_id", F.lit(run_id)))

@@ -5,6 +5,7 @@ import io
 from datetime import datetime
 
 from PIL import Image
+from pyspark.sql import types as T
 
 from marketplace.generate import LISTINGS_SCHEMA
 
@@ -30,5 +31,22 @@ def listing(listing_id: int, *, seller_id: int = 1, category: str = "phones", st
             None if sold_price is None else float(sold_price), "CNY", created_at, closed_at)
 
 
-def listings_df(spark, rows):
-    return spark.createDataFrame(rows, LISTINGS_SCHEMA)
+def listings_df(spark, rows, nullable: bool = False):
+    """nullable: every column may hold nulls, as an upstream table without constraints does."""
+    schema = T.StructType([T.StructField(f.name, f.dataType, True) for f in LISTINGS_SCHEMA]) if nullable \
+        else LISTINGS_SCHEMA
+    return spark.createDataFrame(rows, schema)
+
+
+def photo(mode: str = "RGB", fmt: str = "PNG", size: tuple[int, int] = (8, 8), noise: bool = False) -> bytes:
+    """An upload in any colour mode, format and size (noise: incompressible, for the byte limit)."""
+    if noise:
+        import numpy as np
+        pixels = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        img = Image.fromarray(pixels)
+    else:
+        img = Image.new("RGB", size, (120, 30, 200))
+    img = img.convert(mode)
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt)
+    return buffer.getvalue()

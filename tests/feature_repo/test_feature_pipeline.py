@@ -42,6 +42,12 @@ def own_pipeline(spark, job_env):
     return run_stats_pipeline(job_env)
 
 
+def files_per_partition(stats) -> int:
+    """The most Parquet files any snapshot_date partition of price_stats holds."""
+    files = stats.select("snapshot_date", F.input_file_name().alias("file")).distinct()
+    return files.groupBy("snapshot_date").count().agg(F.max("count")).first()[0]
+
+
 def version(spark, path):
     return DeltaTable.forPath(spark, path).history(1).first()["version"]
 
@@ -52,13 +58,14 @@ def test_stats_job_accounts_for_every_row_and_is_idempotent(spark, own_pipeline)
     stats = read_table(spark, stats_path)
     assert stats.agg(F.max("snapshot_date")).first()[0] == date.fromisoformat(AS_OF)
     assert stats.groupBy("snapshot_date", "level", "key").count().where("count > 1").count() == 0
+    assert files_per_partition(stats) == 1  # not one per seller partition
 
     listings = read_table(spark, conf.storage.table_path("listings"))
     rejected = read_table(spark, conf.storage.table_path("listings_rejected"))
     assert rejected.count() > 0  # the generator's ~6 % of bad rows
     assert set(r.reject_reason for r in rejected.collect()) <= {
         "missing_image", "undecodable_image", "empty_title", "price_placeholder", "list_price_outlier",
-        "sold_price_outlier"}
+        "sold_price_outlier"}  # what the generator breaks (tests/bad_listings.py has the rest)
     assert rejected.join(listings, "listing_id").count() == rejected.count()
 
     before = {(r.snapshot_date, r.level, r.key): r for r in stats.collect()}
@@ -68,6 +75,7 @@ def test_stats_job_accounts_for_every_row_and_is_idempotent(spark, own_pipeline)
     assert compute_price_stats.main(["--from", "2026-06-10", "--to", AS_OF]) == 0  # backfill over existing days
     after = {(r.snapshot_date, r.level, r.key): r for r in read_table(spark, stats_path).collect()}
     assert after == before  # same keys, same values, no duplicates
+    assert files_per_partition(read_table(spark, stats_path)) <= 2
 
 
 def test_incremental_run_adds_only_new_snapshots(spark, own_pipeline):

@@ -1,3 +1,7 @@
+import pytest
+from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
 from pyspark.sql import functions as F
 
 from pricesuggest.config import TableConf
@@ -80,3 +84,39 @@ def test_merge_retries_a_delta_write_conflict_and_nothing_else(spark, tmp_path, 
         write_table(spark, spark.createDataFrame([(1, "b")], "id long, v string"), location, table,
                     {"run_id": "r2"}, conflict_retries=2)
     assert len(calls) == 1  # no retry
+
+
+def test_a_write_that_breaks_the_tables_contract_fails_and_commits_nothing(spark, tmp_path):
+    location = str(tmp_path / "c")
+    table = TableConf(path="c", key=["id"], not_null=["id", "state"], checks={"state_known": "state IN ('a', 'b')"},
+                      change_data_feed=True)
+    schema = "id long, state string"
+    write_table(spark, spark.createDataFrame([(1, "a")], schema), location, table, {"run_id": "r0"})
+    properties = DeltaTable.forPath(spark, location).detail().first()["properties"]
+    assert properties["delta.enableChangeDataFeed"] == "true"
+    assert {"delta.constraints.id_not_null", "delta.constraints.state_known"} <= set(properties)
+    version = current_version(spark, location)
+    for bad in [(2, None), (3, "z")]:  # a null state; a state outside the contract
+        with pytest.raises((Py4JJavaError, PySparkException), match="CHECK constraint"):
+            write_table(spark, spark.createDataFrame([bad], schema), location, table, {"run_id": "bad"})
+    assert current_version(spark, location) == version and read_table(spark, location).count() == 1
+    write_table(spark, spark.createDataFrame([(1, "b")], schema), location, table, {"run_id": "r1"})
+    changes = spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", version + 1) \
+        .load(location).where("_change_type = 'update_postimage'").collect()
+    assert [(r["id"], r["state"]) for r in changes] == [(1, "b")]
+
+
+def test_every_table_is_addressable_by_name_and_follows_its_location(spark, tmp_path):
+    from pricesuggest.catalog import init_sql
+    from pricesuggest.config import load_config
+    from pricesuggest.spark import build_session
+    from tests.conftest import overrides_for
+
+    for world, rows in (("one", 2), ("two", 3)):  # the same session, another warehouse: the name follows
+        conf = load_config(env={}, overrides=overrides_for(tmp_path / world))
+        location = conf.storage.table_path("scoring_runs")
+        spark.range(rows).write.format("delta").save(location)
+        assert build_session(conf, "catalog-test") is spark
+        assert spark.sql("SELECT count(*) AS n FROM pricesuggest.scoring_runs").first()["n"] == rows
+        assert f"LOCATION '{location}'" in init_sql(conf)
+        assert "price_suggestions" not in init_sql(conf)  # not written yet: nothing to point at

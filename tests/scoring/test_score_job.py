@@ -15,39 +15,45 @@ from pyspark.sql import functions as F
 from feature_repo.store import feast_on, open_store
 from jobs import materialize_features, score_listings
 from model.qualification import REASON_UNKNOWN_CATEGORY
+from pricesuggest.clock import run_clock
 from pricesuggest.config import PROJECT_ROOT
 from pricesuggest.delta_io import current_version, read_table
+from pricesuggest.exit_codes import ExitCode
 from pricesuggest.faults import CRASH_WHILE_WRITING, FAULT_ENV
 from scoring.transforms import SUGGESTION_COLUMNS, active_listings, scoring_entities
-from tests.listing_rows import listing, listings_df, png
+from tests.bad_listings import CASES, TEST_LIMITS, case_rows
+from tests.conftest import env_for
+from tests.listing_rows import listings_df
 from tests.pipeline_steps import generate_and_train
 
-BAD_IDS = {"unknown_category": 900001, "new_seller": 900002, "empty_description": 900003, "missing_image": 900004,
-           "corrupt_image": 900005, "absurd_price": 900006, "empty_title": 900007}
+FIRST_CASE_ID = 900001
+REPRICED = 123.45  # the list price of a second copy of a listing that was already scored
 
 
 @pytest.fixture(scope="module")
 def scored(spark, module_job_env):
-    """A tiny world with a trained model, a few hand-made bad active listings, and one scoring run."""
+    """A tiny world with a trained model, scored once; then the bad-input table and a second copy
+    of an already-scored listing appended, with good rows, and scored again (the photo and text
+    limits lowered to tests.bad_listings.TEST_LIMITS)."""
     conf = module_job_env
     with pytest.MonkeyPatch.context() as patch:
         generate_and_train(patch, num_proc=1, PRICESUGGEST__training__train__epochs="1")
     listings_path = conf.storage.table_path("listings")
-    last = read_table(spark, listings_path).agg(F.max("created_at")).first()[0]
-    created = last - timedelta(hours=1)  # active at the default as-of (the day after the newest event)
-    good = dict(status="active", created_at=created, list_price=150.0)
-    bad = [listing(BAD_IDS["unknown_category"], category="spaceships", **good),
-           listing(BAD_IDS["new_seller"], seller_id=987654, **good),
-           listing(BAD_IDS["empty_description"], description="", **good),
-           listing(BAD_IDS["missing_image"], image=None, **good),
-           listing(BAD_IDS["corrupt_image"], image=png()[:20], **good),
-           listing(BAD_IDS["absurd_price"], **dict(good, list_price=88888888.0)),
-           listing(BAD_IDS["empty_title"], title=" ", **good)]
-    listings_df(spark, bad).write.format("delta").mode("append").save(listings_path)
-    before = read_table(spark, listings_path)
-    as_of = (before.agg(F.greatest(F.max("created_at"), F.max("closed_at"))).first()[0] + timedelta(days=1)).date()
     assert score_listings.main(["--examples", "0"]) == 0
-    yield conf, as_of
+    before = read_table(spark, listings_path)
+    last = before.agg(F.max("created_at")).first()[0]
+    created = last - timedelta(hours=1)  # active at the world's clock
+    typical = before.where("category = 'phones'").approxQuantile("list_price", [0.5], 0.01)[0]  # never flagged
+    rows, ids = case_rows(FIRST_CASE_ID, status="active", created_at=created, list_price=typical)
+    scored_before = before.where("status = 'active'").orderBy("listing_id").first()
+    copy = scored_before.asDict() | {"list_price": REPRICED}  # upstream sent the listing again, repriced
+    rows.append(tuple(copy[c] for c in before.columns))
+    listings_df(spark, rows, nullable=True).write.format("delta").mode("append").save(listings_path)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env_for({"cleaning": TEST_LIMITS}).items():
+            patch.setenv(key, value)
+        assert score_listings.main(["--examples", "0"]) == 0
+        yield conf, run_clock(spark, conf, None).as_of, ids, scored_before["listing_id"]
 
 
 def suggestions(spark, conf):
@@ -59,15 +65,16 @@ def last_run(spark, conf):
 
 
 def test_every_active_listing_gets_exactly_one_row_and_the_accounting_holds(spark, scored):
-    conf, as_of = scored
+    conf, as_of, _, _ = scored
     table = suggestions(spark, conf)
     assert table.columns == SUGGESTION_COLUMNS
     listings = read_table(spark, conf.storage.table_path("listings"))
-    active = active_listings(listings, as_of).select("listing_id")
-    assert table.count() == table.select("listing_id").distinct().count() == active.count()
+    active = active_listings(listings, run_clock(spark, conf, None)).select("listing_id")
+    assert table.count() == table.select("listing_id").distinct().count() == active.distinct().count()
     assert table.join(active, "listing_id", "left_anti").count() == 0
     run = last_run(spark, conf)
     assert run["status"] == "succeeded" and run["rows_in"] == run["scored"] + run["rejected"] == active.count()
+    assert run["as_of"] == as_of  # the row created in 2030 did not move the clock
     assert run["scored"] == table.where("state = 'active'").count()
     scored_rows = table.where("state = 'active'")
     assert scored_rows.where("suggested_price IS NULL OR price_low > price_high OR model_version IS NULL").count() == 0
@@ -76,58 +83,68 @@ def test_every_active_listing_gets_exactly_one_row_and_the_accounting_holds(spar
 
 
 def test_bad_inputs_each_get_their_defined_outcome(spark, scored):
-    conf, _ = scored
+    conf, _, ids, _ = scored
     rows = {r["listing_id"]: r for r in suggestions(spark, conf).where(
-        F.col("listing_id").isin(list(BAD_IDS.values()))).collect()}
-    assert set(rows) == set(BAD_IDS.values())  # nobody dropped
-    for name in ("missing_image", "corrupt_image", "empty_title"):
-        row = rows[BAD_IDS[name]]
-        assert row["state"] == "rejected" and row["suggested_price"] is None and row["reject_reason"]
-    assert rows[BAD_IDS["missing_image"]]["reject_reason"].startswith("missing_image")
-    assert rows[BAD_IDS["corrupt_image"]]["reject_reason"].startswith("undecodable_image")
-    unknown = rows[BAD_IDS["unknown_category"]]
-    assert unknown["state"] == "active" and not unknown["qualified"]
-    assert unknown["not_qualified_reason"] == REASON_UNKNOWN_CATEGORY
-    absurd = rows[BAD_IDS["absurd_price"]]
-    assert absurd["state"] == "active" and absurd["suggested_price"] < 1e6  # scored, and the price is flagged
-    assert absurd["list_price_flag"].startswith("list_price_outlier")
-    for name in ("new_seller", "empty_description"):
-        assert rows[BAD_IDS[name]]["state"] == "active" and rows[BAD_IDS[name]]["suggested_price"] > 0
-    quarantine = read_table(spark, conf.storage.table_path("listings_rejected")).where(
-        F.col("rejected_by") == "score_listings")
-    assert {r["listing_id"] for r in quarantine.collect()} >= {BAD_IDS[n] for n in
-                                                               ("missing_image", "corrupt_image", "empty_title")}
+        F.col("listing_id").isin(list(ids.values()))).collect()}
+    assert set(rows) == set(ids.values())  # nobody dropped, one row per id
+    quarantine = {r["listing_id"]: r for r in read_table(spark, conf.storage.table_path("listings_rejected")).where(
+        F.col("rejected_by") == "score_listings").collect()}
+    run = last_run(spark, conf)
+    for case in CASES:
+        row = rows[ids[case.name]]
+        if case.scored:
+            assert row["state"] == "active" and row["suggested_price"] > 0, case.name
+            assert (row["list_price_flag"] or "").split(":")[0] == (case.reason or ""), case.name
+        else:
+            assert row["state"] == "rejected" and row["suggested_price"] is None, case.name
+            assert row["reject_reason"].split(":")[0] == case.reason, case.name
+            assert quarantine[ids[case.name]]["reject_reason"] == case.reason, case.name
+    assert run["rejected_by_reason"]["duplicate_listing_id"] >= 2  # every copy counts as a row in
+    unknown = rows[ids["unknown_category"]]
+    assert not unknown["qualified"] and unknown["not_qualified_reason"] == REASON_UNKNOWN_CATEGORY
+
+
+def test_a_duplicated_id_is_rejected_and_its_earlier_suggestion_stays_in_history(spark, scored):
+    conf, _, _, repeated = scored
+    path = conf.storage.table_path("price_suggestions")
+    now = suggestions(spark, conf).where(F.col("listing_id") == repeated).first()
+    assert now["state"] == "rejected" and now["reject_reason"].startswith("duplicate_listing_id")
+    versions = sorted(r["version"] for r in DeltaTable.forPath(spark, path).history().collect())
+    first = next(row for v in versions if (row := read_table(spark, path, version=v)
+                                           .where(F.col("listing_id") == repeated).first()))  # the clean run
+    assert first["state"] == "active" and first["suggested_price"] > 0
 
 
 def test_rerun_changes_nothing_and_commits_nothing(spark, scored):
-    conf, _ = scored
+    conf, _, _, _ = scored
     path = conf.storage.table_path("price_suggestions")
-    version, before = current_version(spark, path), sorted(suggestions(spark, conf).collect())
+    as_text = lambda: sorted(map(repr, suggestions(spark, conf).collect()))  # noqa: E731 - NaN prices != themselves
+    version, before = current_version(spark, path), as_text()
     assert score_listings.main(["--examples", "0"]) == 0
     assert current_version(spark, path) == version
-    assert sorted(suggestions(spark, conf).collect()) == before
+    assert as_text() == before
 
 
-def test_dry_run_writes_nothing_and_unknown_model_exits_5(spark, scored):
-    conf, _ = scored
+def test_dry_run_writes_nothing_and_unknown_model_exits_no_model(spark, scored):
+    conf, _, _, _ = scored
     runs = read_table(spark, conf.storage.table_path("scoring_runs")).count()
     version = current_version(spark, conf.storage.table_path("price_suggestions"))
     assert score_listings.main(["--dry-run", "--examples", "0"]) == 0
     assert read_table(spark, conf.storage.table_path("scoring_runs")).count() == runs
     assert current_version(spark, conf.storage.table_path("price_suggestions")) == version
-    assert score_listings.main(["--model-version", "nope"]) == score_listings.EXIT_NO_MODEL
+    assert score_listings.main(["--model-version", "nope"]) == ExitCode.NO_MODEL
 
 
 def test_stale_features_are_refused_unless_allowed(spark, scored):
-    conf, as_of = scored
+    conf, as_of, _, _ = scored
     later = (as_of + timedelta(days=conf.scoring.max_feature_age_days + 3)).isoformat()
-    assert score_listings.main(["--as-of", later]) == score_listings.EXIT_STALE
+    assert score_listings.main(["--as-of", later]) == ExitCode.STALE_FEATURES
     assert score_listings.main(["--as-of", later, "--allow-stale", "--dry-run", "--examples", "0"]) == 0
 
 
 def test_subset_run_scores_only_its_ids_and_closes_nothing(spark, scored):
-    conf, _ = scored
-    ids = [BAD_IDS["new_seller"], BAD_IDS["missing_image"]]
+    conf, _, case_ids, _ = scored
+    ids = [case_ids["new_seller"], case_ids["no_photo"]]
     before = suggestions(spark, conf).where("state = 'closed'").count()
     assert score_listings.main(["--listing-ids", ",".join(map(str, ids)), "--dry-run", "--examples", "0"]) == 0
     assert score_listings.main(["--listing-ids", ",".join(map(str, ids)), "--examples", "0"]) == 0
@@ -137,7 +154,7 @@ def test_subset_run_scores_only_its_ids_and_closes_nothing(spark, scored):
 
 
 def test_listings_closed_since_an_earlier_run_are_marked_closed(spark, scored):
-    conf, as_of = scored
+    conf, as_of, _, _ = scored
     earlier = as_of - timedelta(days=1)
     assert score_listings.main(["--as-of", earlier.isoformat(), "--examples", "0"]) == 0
     open_then = {r["listing_id"] for r in suggestions(spark, conf).where("state <> 'closed'").collect()}
@@ -159,7 +176,7 @@ def test_online_store_serves_the_values_batch_scoring_read_offline(spark, scored
     """Batch uses Feast's offline store (a point-in-time join for every listing in one Spark
     job); a request-time service would read the online store. After materializing as of the
     same day, both give the same statistics."""
-    conf, as_of = scored
+    conf, as_of, _, _ = scored
     assert materialize_features.main(["--as-of", as_of.isoformat()]) == 0
     store = open_store(conf)
     service = store.get_feature_service(conf.feast.feature_service)
@@ -193,18 +210,18 @@ def forget_cached_delta_logs(spark) -> None:
 
 def content(spark, conf) -> list:
     """The table's rows without the run's own stamps (which differ between runs by design)."""
-    return sorted(suggestions(spark, conf).drop("scored_at", "run_id").collect())
+    return sorted(map(repr, suggestions(spark, conf).drop("scored_at", "run_id").collect()))  # NaN != NaN
 
 
 @pytest.mark.slow
 def test_a_crash_mid_write_shows_nothing_and_a_rerun_ends_as_an_uninterrupted_run(spark, scored):
-    conf, _ = scored
+    conf, _, _, _ = scored
     path = Path(conf.storage.table_path("price_suggestions"))
     shutil.rmtree(path)
     crashed = spark_submit(extra_env={FAULT_ENV: CRASH_WHILE_WRITING})
     output = crashed.communicate(timeout=900)[0]
     assert crashed.returncode not in (0, None), output[-3000:]
-    assert list(path.rglob("*.parquet")), "the crash came before any output file was written"
+    assert list(path.rglob("*.parquet")), "the crash came before any output file was written: " + output[-3000:]
     forget_cached_delta_logs(spark)  # this session cached the table's log before it was removed
     assert not list((path / "_delta_log").glob("*.json"))
     assert not DeltaTable.isDeltaTable(spark, str(path))  # files on disk, but no committed version: nothing visible
@@ -218,13 +235,13 @@ def test_a_crash_mid_write_shows_nothing_and_a_rerun_ends_as_an_uninterrupted_ru
 
 @pytest.mark.slow
 def test_two_concurrent_runs_neither_corrupt_nor_duplicate(spark, scored):
-    conf, as_of = scored
+    conf, as_of, _, _ = scored
     assert score_listings.main(["--as-of", (as_of - timedelta(days=2)).isoformat(), "--examples", "0"]) == 0
     runs = [spark_submit(), spark_submit()]  # both see the same snapshot and both have changes to MERGE
     results = [(run.communicate(timeout=900)[0], run.returncode) for run in runs]
     forget_cached_delta_logs(spark)
     for output, code in results:  # each either committed (possibly after retrying) or failed cleanly
-        assert code in (0, score_listings.EXIT_CONFLICT), output[-3000:]
+        assert code in (0, ExitCode.WRITE_CONFLICT), output[-3000:]
     assert any(code == 0 for _, code in results)
     table = suggestions(spark, conf)
     assert table.count() == table.select("listing_id").distinct().count()
@@ -237,7 +254,7 @@ def test_the_outputs_notebook_runs_and_draws_its_plots(scored):
     import nbformat
     from nbclient import NotebookClient
 
-    conf, _ = scored
+    conf, _, _, _ = scored
     notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "price_suggestions.ipynb", as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
@@ -248,9 +265,10 @@ def test_the_outputs_notebook_runs_and_draws_its_plots(scored):
 
 @pytest.mark.slow
 def test_refresh_adds_a_day_and_scores_it_and_a_rerun_changes_nothing(spark, scored):
-    conf, as_of = scored
+    conf, as_of, ids, repeated = scored
     # the generator owns `listings` (it checks every row is its own): take the hand-made rows out first
-    DeltaTable.forPath(spark, conf.storage.table_path("listings")).delete(F.col("listing_id").isin(list(BAD_IDS.values())))
+    DeltaTable.forPath(spark, conf.storage.table_path("listings")).delete(
+        F.col("listing_id").isin(list(ids.values())) | ((F.col("listing_id") == repeated) & (F.col("list_price") == REPRICED)))
     until = (as_of + timedelta(days=1)).isoformat()
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     submit = f"{PROJECT_ROOT}/.venv/bin/spark-submit --driver-memory 1g"
