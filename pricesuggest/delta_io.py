@@ -83,19 +83,14 @@ def write_table(
     if exists:
         ensure_contract(spark, location, table)
     if not exists and (table.constraints() or table.change_data_feed):
-        writer = df.limit(0).write.format("delta").option("userMetadata", user_metadata)
-        if table.partition_by:
-            writer = writer.partitionBy(*table.partition_by)
-        writer.save(location)  # empty: the contract is in place before the first row
+        _partitioned(df.limit(0).write.format("delta").option("userMetadata", user_metadata), table) \
+            .save(location)  # empty: the contract is in place before the first row
         ensure_contract(spark, location, table)
         df.write.format("delta").mode("append").option("userMetadata", user_metadata).save(location)
         result = _last_commit(spark, location)
     elif not exists or table.write_mode == "overwrite":
-        writer = (df.write.format("delta").mode("overwrite").option("userMetadata", user_metadata)
-                  .option("overwriteSchema", "true"))
-        if table.partition_by:
-            writer = writer.partitionBy(*table.partition_by)
-        writer.save(location)
+        _partitioned(df.write.format("delta").mode("overwrite").option("userMetadata", user_metadata)
+                     .option("overwriteSchema", "true"), table).save(location)
         result = _last_commit(spark, location)
     elif table.write_mode == "append":
         df.write.format("delta").mode("append").option("userMetadata", user_metadata).save(location)
@@ -118,6 +113,11 @@ def write_table(
                 time.sleep(1.0 + random.random() * 2 ** attempt)  # let the other writer finish
     _set_properties(spark, location, properties or {})
     return result
+
+
+def _partitioned(writer, table: TableConf):
+    """The writer of a table's new files, partitioned as conf says."""
+    return writer.partitionBy(*table.partition_by) if table.partition_by else writer
 
 
 def ensure_contract(spark: SparkSession, location: str, table: TableConf) -> None:

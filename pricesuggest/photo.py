@@ -65,8 +65,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA"):
+        rgba = img.convert("RGBA")
         canvas = Image.new("RGB", img.size, BACKGROUND)
-        canvas.paste(img.convert("RGBA"), mask=img.convert("RGBA").getchannel("A"))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16/32-bit grey: scale to 8 bits before RGB
         scaled = np.asarray(img, dtype=np.float64)
@@ -84,8 +85,8 @@ def _open_checked(data: bytes | None, limits: PhotoLimits | None) -> tuple[Image
     try:
         img = Image.open(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - PIL raises several types for "not an image it knows"
-        if _signature(data):  # a photo cut off inside its header
-            return None, _rejected("undecodable_image", f"{_signature(data)} header does not parse ({len(data)} bytes)")
+        if signature := _signature(data):  # a photo cut off inside its header
+            return None, _rejected("undecodable_image", f"{signature} header does not parse ({len(data)} bytes)")
         return None, _rejected("unsupported_image_format", f"no PNG, JPEG or WebP header ({len(data)} bytes)")
     with img:
         if img.format not in PHOTO_FORMATS:

@@ -131,17 +131,15 @@ def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: 
     suggestions = suggest(spark, conf, store, request.model_version, listings_all, clock, features_as_of,
                           request.scored_at, request.run_id, request.listing_ids)
     rows = suggestions.rows.persist()
-    # rows, not ids: every copy of a duplicated id is a rejected row, though the table keeps one per id
-    rejected_by_reason = counts_by_reason(suggestions.rejected)
-    n_scored = rows.where(F.col("state") == "active").count()
-    n_rejected, rows_in = sum(rejected_by_reason.values()), suggestions.active.count()
-    subset = bool(request.listing_ids)
+    rows_in, subset = suggestions.active.count(), bool(request.listing_ids)
     summary = run_summary_row(
         run_id=request.run_id, as_of=as_of, model_version=request.model_version, features_as_of=features_as_of,
         listings_version=listings_version, rows_in=rows_in, rows=rows,
-        rejected_by_reason=rejected_by_reason, dry_run=request.dry_run,
+        rejected_by_reason=counts_by_reason(suggestions.rejected), dry_run=request.dry_run,
         scored_at=request.scored_at, subset=subset,
         model_training_version=store.metadata(request.model_version)["training_table"]["version"])
+    # rows, not ids: every copy of a duplicated id is a rejected row, though the table keeps one per id
+    n_scored, n_rejected = summary["scored"], summary["rejected"]
     status = run_status(rows_in, n_scored, n_rejected, request.dry_run)
     if status == "failed: row accounting":
         log.error("row accounting failed: %d in != %d scored + %d rejected", rows_in, n_scored, n_rejected)
