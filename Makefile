@@ -6,7 +6,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYSPARK_PYTHON := $(CURDIR)/$(VENV)/bin/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(VENV)/bin/python
 DRIVER_MEMORY ?= 6g
-SUBMIT := spark-submit --driver-memory $(DRIVER_MEMORY) --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties"
+# conf's spark.master (local[*,4]: failed tasks are retried), read when a recipe runs (after set-up)
+SPARK_MASTER = $(shell python -m pricesuggest.config spark.master)
+SUBMIT = spark-submit --master "$(SPARK_MASTER)" --driver-memory $(DRIVER_MEMORY) --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties"
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test eval refresh sql bench-generator clean-data

@@ -9,7 +9,8 @@
 
 What a scheduler (cron, Airflow) runs. Each step is its own `spark-submit`, in the order of
 `pricesuggest/pipeline.py` (the one step list); the first that fails stops the refresh with
-its exit code. Every step is incremental and commits in one Delta transaction, so a rerun
+its exit code (a warning, such as scoring's ACCURACY_DRIFT, is reported and the refresh goes on,
+ending with that code). Every step is incremental and commits in one Delta transaction, so a rerun
 (after success or after a crash midway) redoes only what is missing and never shows
 half-written output. In the demo, "new listings" come from the generator (`--until`:
 idempotent, unlike --append-days); in production that step is the marketplace's own ingestion.
@@ -24,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from pricesuggest.exit_codes import WARNINGS, ExitCode
 from pricesuggest.pipeline import jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     submit = shlex.split(args.spark_submit)
+    warning = ExitCode.OK
     for step in steps(args):
         command = [*submit, str(ROOT / "jobs" / step[0]), *step[1:]]
         print(f"refresh: {' '.join(command)}", flush=True)
@@ -68,9 +71,12 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         code = subprocess.run(command, cwd=ROOT).returncode
         print(f"refresh: {step[0]} exited {code} after {time.perf_counter() - started:.0f} s", flush=True)
-        if code != 0:
+        if code in WARNINGS:
+            print(f"refresh: WARNING {step[0]}: {ExitCode(code).name} (committed; the run goes on)", flush=True)
+            warning = ExitCode(code)
+        elif code != 0:
             return code
-    return 0
+    return warning
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     request = ScoringRequest(new_run_id(JOB), model_version, datetime.now(timezone.utc).replace(tzinfo=None),
                              args.as_of, args.listing_ids, args.dry_run, args.allow_stale)
     try:
-        summary, rows = score_run(build_session(conf, JOB), conf, store, request, JOB)
+        result = score_run(build_session(conf, JOB), conf, store, request, JOB)
     except StaleFeatures as exc:
         log.error("statistics are stale: %s; run compute_price_stats + materialize_features, or pass "
                   "--allow-stale", exc)
@@ -71,12 +71,17 @@ def main(argv=None) -> int:
         log.error("price_suggestions: lost %d retries against concurrent writers; nothing of this run "
                   "was committed, rerun it: %s", conf.scoring.commit_retries, str(exc).splitlines()[0])
         return ExitCode.WRITE_CONFLICT
+    summary = result.summary
     print(summary_text(summary))
     if summary["scored"] and args.examples:
-        print(example_suggestions(rows, model_version, args.examples))
-    rows.unpersist()
-    return {"failed: row accounting": ExitCode.ROW_ACCOUNTING, "failed: nothing scored": ExitCode.NOTHING_SCORED}.get(
-        summary["status"], 0)
+        print(example_suggestions(result.rows, model_version, args.examples))
+    result.rows.unpersist()
+    failed = {"failed: row accounting": ExitCode.ROW_ACCOUNTING, "failed: nothing scored": ExitCode.NOTHING_SCORED}
+    if summary["status"] in failed:
+        return failed[summary["status"]]
+    for drift in result.drifts:
+        log.warning("ACCURACY DRIFT (suggestions committed; retrain or roll back the model): %s", drift.message())
+    return ExitCode.ACCURACY_DRIFT if result.drifts else ExitCode.OK
 
 
 if __name__ == "__main__":

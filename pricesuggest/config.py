@@ -40,7 +40,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SparkConf:
-    master: str = "local[*]"
+    master: str = "local[*,4]"
     driver_memory: str = "6g"
     shuffle_partitions: int = 8
     pyspark_python: str = "auto"
@@ -270,6 +270,8 @@ class ScoringConf:
     batch_size: int  # listings per forward pass
     arrow_batch_rows: int  # listings per Arrow batch handed to a Python worker
     commit_retries: int  # re-runs of a MERGE that lost a race with a concurrent writer
+    max_male_increase: float  # realised sold MALE above validation MALE * (1 + this) warns (ACCURACY_DRIFT)
+    min_sold_outcomes: int  # ...judged only with at least this many sold listings closed in the run
     reason_margin: float
     dark_luminance: float
     blur_sharpness: float
@@ -277,6 +279,8 @@ class ScoringConf:
     def __post_init__(self) -> None:
         if self.batch_size <= 0 or self.arrow_batch_rows <= 0 or self.max_feature_age_days < 0:
             raise ConfigError("batch_size and arrow_batch_rows must be > 0, max_feature_age_days >= 0")
+        if self.max_male_increase <= -1 or self.min_sold_outcomes < 1:
+            raise ConfigError("scoring.max_male_increase must be > -1 and scoring.min_sold_outcomes >= 1")
 
 
 @dataclass(frozen=True)
@@ -457,3 +461,24 @@ def from_dict(cls: Any, data: Any, where: str) -> Any:
     if cls is str and hasattr(data, "isoformat"):
         return data.isoformat()
     raise ConfigError(f"{where}: expected {getattr(cls, '__name__', cls)}, got {data!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pricesuggest.config spark.master`: one merged value, for the Makefile and shells."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Print one configuration value (base -> local -> environment).")
+    parser.add_argument("key", help="dotted path, e.g. spark.master")
+    args = parser.parse_args(argv)
+    value: Any = load_config()
+    for part in args.key.split("."):
+        try:
+            value = value[part] if isinstance(value, dict) else getattr(value, part)
+        except (KeyError, AttributeError):
+            parser.error(f"no configuration value {args.key!r}")
+    print(value)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -50,10 +50,18 @@ def current_version(spark: SparkSession, location: str) -> int:
     return int(DeltaTable.forPath(spark, location).history(1).select("version").first()[0])
 
 
+def _all_properties(spark: SparkSession, location: str) -> dict[str, str]:
+    """Every table property (Delta's, the constraints, ours): one read of the table's details."""
+    return DeltaTable.forPath(spark, location).detail().select("properties").first()[0] or {}
+
+
+def _ours(properties: dict[str, str]) -> dict[str, str]:
+    return {k[len(PROPERTY_PREFIX):]: v for k, v in properties.items() if k.startswith(PROPERTY_PREFIX)}
+
+
 def table_properties(spark: SparkSession, location: str) -> dict[str, str]:
     """The table's `pricesuggest.*` properties, without the prefix."""
-    detail = DeltaTable.forPath(spark, location).detail().select("properties").first()[0]
-    return {k[len(PROPERTY_PREFIX):]: v for k, v in (detail or {}).items() if k.startswith(PROPERTY_PREFIX)}
+    return _ours(_all_properties(spark, location))
 
 
 def write_table(
@@ -80,8 +88,10 @@ def write_table(
     """
     user_metadata = json.dumps(run_metadata, sort_keys=True)
     exists = table_exists(spark, location)
+    # read once: a data write changes no property, so this also tells _set_properties what is there
+    before = _all_properties(spark, location) if exists else {}
     if exists:
-        ensure_contract(spark, location, table)
+        ensure_contract(spark, location, table, before)
     if not exists and (table.constraints() or table.change_data_feed):
         _partitioned(df.limit(0).write.format("delta").option("userMetadata", user_metadata), table) \
             .save(location)  # empty: the contract is in place before the first row
@@ -111,7 +121,7 @@ def write_table(
                 if attempt == conflict_retries:
                     raise
                 time.sleep(1.0 + random.random() * 2 ** attempt)  # let the other writer finish
-    _set_properties(spark, location, properties or {})
+    _set_properties(spark, location, properties or {}, _ours(before))
     return result
 
 
@@ -120,12 +130,13 @@ def _partitioned(writer, table: TableConf):
     return writer.partitionBy(*table.partition_by) if table.partition_by else writer
 
 
-def ensure_contract(spark: SparkSession, location: str, table: TableConf) -> None:
+def ensure_contract(spark: SparkSession, location: str, table: TableConf,
+                    properties: dict[str, str] | None = None) -> None:
     """Add the conf's CHECK constraints and change feed that the table lacks (a commit only when one
     is missing). Adding a constraint checks every existing row, so a table that breaks its contract
     fails loudly here; afterwards Delta refuses any write that would break it, and constraints
-    survive overwrites."""
-    properties = DeltaTable.forPath(spark, location).detail().select("properties").first()[0] or {}
+    survive overwrites. `properties`: the table's, when the caller has just read them."""
+    properties = _all_properties(spark, location) if properties is None else properties
     if table.change_data_feed and properties.get("delta.enableChangeDataFeed") != "true":
         spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
     for name, expression in table.constraints().items():
@@ -163,9 +174,10 @@ def _last_commit(spark: SparkSession, location: str) -> WriteResult:
     return WriteResult(location, int(last["version"]), last["operation"], dict(last["operationMetrics"] or {}))
 
 
-def _set_properties(spark: SparkSession, location: str, properties: dict[str, object]) -> None:
-    """Record `pricesuggest.*` table properties, in a commit made only when one changed."""
-    current = table_properties(spark, location)
+def _set_properties(spark: SparkSession, location: str, properties: dict[str, object],
+                    current: dict[str, str]) -> None:
+    """Record `pricesuggest.*` table properties (`current`: those the table has), in a commit made
+    only when one changed."""
     changed = {k: str(v) for k, v in properties.items() if current.get(k) != str(v)}
     if changed:
         assignments = ", ".join(f"'{PROPERTY_PREFIX}{k}' = '{v}'" for k, v in sorted(changed.items()))

@@ -1,9 +1,13 @@
-"""Crash injection for the recovery tests: kill the driver while a Delta write has files out.
+"""Crash injection for the recovery tests. `PRICESUGGEST_FAULT` (set only by tests) arms one fault;
+unarmed, every hook here does nothing.
 
-`PRICESUGGEST_FAULT=crash-while-writing` (set only by tests) arms `crash_while_writing`:
-a watcher thread polls the table's directory and, as soon as the write has put its first
-new Parquet file there (before Delta commits the transaction), SIGKILLs the driver JVM and
-exits, as a machine loss would. Local tables only. Unarmed, it does nothing.
+- `crash-while-writing` arms `crash_while_writing`: a watcher thread polls the table's directory
+  and, as soon as the write has put its first new Parquet file there (before Delta commits the
+  transaction), SIGKILLs the driver JVM and exits, as a machine loss would. Local tables only.
+- `kill-python-worker` arms `WorkerKill`: the first task attempt that reaches it SIGKILLs its own
+  executor Python worker, once per marker file (`PRICESUGGEST_FAULT_MARKER`, created as it
+  fires), as an out-of-memory kill would. Spark must retry the task (`local[*,N]`: plain
+  `local[*]` tries a task once) and the run must end as an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 FAULT_ENV = "PRICESUGGEST_FAULT"
+FAULT_MARKER_ENV = "PRICESUGGEST_FAULT_MARKER"
 CRASH_WHILE_WRITING = "crash-while-writing"
+KILL_PYTHON_WORKER = "kill-python-worker"
 EXIT_CRASHED = 137
 
 
@@ -48,3 +55,34 @@ def crash_while_writing(table_location: str):
     finally:
         done.set()
         watcher.join()
+
+
+@dataclass(frozen=True)
+class WorkerKill:
+    """Built on the driver (`armed()` reads its environment) and shipped to the executors in a UDF's
+    closure, since executor workers do not see the driver's environment."""
+    marker: str | None = None
+
+    @classmethod
+    def armed(cls) -> WorkerKill:
+        if os.environ.get(FAULT_ENV) != KILL_PYTHON_WORKER:
+            return cls()
+        marker = os.environ.get(FAULT_MARKER_ENV)
+        if not marker:
+            raise RuntimeError(f"{FAULT_ENV}={KILL_PYTHON_WORKER} needs {FAULT_MARKER_ENV}: the file that makes it fire once")
+        return cls(marker)
+
+    def maybe_kill(self) -> None:
+        """In an executor's Python worker: SIGKILL it on a task's first attempt, once per marker."""
+        if self.marker is None:
+            return
+        from pyspark import TaskContext
+
+        task = TaskContext.get()
+        if task is None or task.attemptNumber() > 0:
+            return
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))  # atomic: one kill in all
+        except FileExistsError:
+            return
+        os.kill(os.getpid(), signal.SIGKILL)

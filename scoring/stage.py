@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from feature_repo.store import historical_features
 from ingest.cleaning import flag_listings
 from ingest.rejects import counts_by_reason, write_quarantine
+from model.config import NU
 from model.inputs import ModelInputs
 from model.qualification import ReasonChecks
 from pricesuggest.clock import RunClock, known_at, run_clock
@@ -26,6 +27,7 @@ from pricesuggest.delta_io import WriteResult, current_version, read_table, tabl
 from pricesuggest.faults import crash_while_writing
 from pricesuggest.runinfo import git_commit
 from registry.store import ModelStore
+from scoring.outcomes import OUTCOME_KEY, OUTCOMES_SCHEMA, Drift, accuracy_drift, suggestion_outcomes
 from scoring.runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row
 from scoring.transforms import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
                                 suggestion_changes, suggestion_rows, with_features)
@@ -92,6 +94,33 @@ def commit(spark: SparkSession, conf: AppConfig, suggestions: Suggestions, listi
                            changed_only=COMPARED_COLUMNS, conflict_retries=conf.scoring.commit_retries)
 
 
+def validation_male(store: ModelStore, version: str) -> float | None:
+    """The model's MALE on its validation sold items, as training recorded it (None: not known)."""
+    try:
+        return store.metadata(version).get("validation", {}).get("val_male_sold")
+    except KeyError:  # a suggestion from a model version no longer in the store
+        return None
+
+
+def record_outcomes(spark: SparkSession, conf: AppConfig, store: ModelStore, listings_all: DataFrame, as_of: date,
+                    metadata: dict) -> list[Drift]:
+    """MERGE the realised accuracy of the suggestions this run closed into `suggestion_outcomes`
+    (computed from the committed table, so a rerun recomputes the same rows and commits nothing);
+    returns the model versions whose sold listings' MALE drifted past conf's threshold."""
+    suggestions = read_table(spark, conf.storage.table_path("price_suggestions"))
+    closed_now = suggestions.where((F.col("state") == "closed") & (F.col("closed_as_of") == F.lit(as_of)))
+    versions = [r[0] for r in closed_now.where("model_version IS NOT NULL").select("model_version").distinct().collect()]
+    outcomes = suggestion_outcomes(suggestions, known_at(listings_all, as_of), as_of, NU,
+                                   {v: validation_male(store, v) for v in versions}, metadata["run_id"]).collect()
+    if outcomes:  # a handful of rows: categories x qualified x outcome per model version
+        compared = [c for c in OUTCOMES_SCHEMA.fieldNames() if c not in (*OUTCOME_KEY, "run_id")]
+        write_table(spark, spark.createDataFrame(outcomes, OUTCOMES_SCHEMA), conf.storage.table_path("suggestion_outcomes"),
+                    conf.storage.table("suggestion_outcomes"), metadata, changed_only=compared,
+                    conflict_retries=conf.scoring.commit_retries)
+    return accuracy_drift([r.asDict() for r in outcomes], conf.scoring.max_male_increase,
+                          conf.scoring.min_sold_outcomes)
+
+
 class StaleFeatures(RuntimeError):
     """The newest statistics are older than scoring.max_feature_age_days (and stale was not allowed)."""
 
@@ -107,11 +136,18 @@ class ScoringRequest:
     allow_stale: bool = False
 
 
+@dataclass(frozen=True)
+class ScoringResult:
+    summary: dict        # the run's scoring_runs row
+    rows: DataFrame      # its suggestion rows (persisted: the caller unpersists)
+    drifts: list[Drift]  # model versions whose realised accuracy drifted (record_outcomes)
+
+
 def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: ScoringRequest,
-              job: str) -> tuple[dict, DataFrame]:
+              job: str) -> ScoringResult:
     """One scoring run, end to end: score or reject every active listing, then (unless a dry run
-    or the accounting fails) quarantine, MERGE the changed suggestions and append the run's
-    `scoring_runs` row. Returns that row and the suggestion rows (persisted: the caller unpersists).
+    or the accounting fails) quarantine, MERGE the changed suggestions, record the realised
+    accuracy of the suggestions it closed and append the run's `scoring_runs` row.
 
     Raises StaleFeatures before any work, and WRITE_CONFLICTS when every commit retry lost (then
     nothing of the run is committed and no scoring_runs row is written: rerun it)."""
@@ -143,11 +179,14 @@ def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: 
     status = run_status(rows_in, n_scored, n_rejected, request.dry_run)
     if status == "failed: row accounting":
         log.error("row accounting failed: %d in != %d scored + %d rejected", rows_in, n_scored, n_rejected)
+    drifts: list[Drift] = []
     if status == "succeeded":
         summary["price_suggestions_version"] = commit(spark, conf, suggestions, listings_all, as_of, metadata,
                                                       subset).version
+        if not subset:  # a subset run closes nothing
+            drifts = record_outcomes(spark, conf, store, listings_all, as_of, metadata)
     summary.update(status=status, duration_s=round(time.perf_counter() - started, 1))
     if not request.dry_run:
         write_table(spark, spark.createDataFrame([summary], schema=SCORING_RUNS_SCHEMA),
                     conf.storage.table_path("scoring_runs"), conf.storage.table("scoring_runs"), metadata)
-    return summary, rows
+    return ScoringResult(summary, rows, drifts)

@@ -21,6 +21,7 @@ from pyspark.sql import types as T
 
 from feature_repo.definitions import PLATFORM_ID
 from pricesuggest.clock import RunClock, judged_at
+from pricesuggest.faults import WorkerKill
 
 if TYPE_CHECKING:
     from model.qualification import ReasonChecks
@@ -91,6 +92,7 @@ def score(listings: DataFrame, store_root: str, model_version: str, checks: Reas
     `model_columns`: what the model reads (ModelInputs.feature_columns: photo, text, form fields, statistics).
     """
     needed = ["listing_id", CATEGORY_KNOWN, *model_columns]
+    worker_kill = WorkerKill.armed()  # a no-op unless a test arms PRICESUGGEST_FAULT
 
     def score_batches(frames):  # runs in the executors' Python workers
         from pyspark import TaskContext
@@ -103,6 +105,7 @@ def score(listings: DataFrame, store_root: str, model_version: str, checks: Reas
         limit_cpu_threads(task.cpus() if task is not None else None)
         loaded = cached_model(store_root, model_version)
         for frame in frames:
+            worker_kill.maybe_kill()
             yield score_frame(frame, loaded, checks, batch_size, CATEGORY_KNOWN)
 
     return listings.select(*needed).mapInPandas(score_batches, SCORED_COLUMNS)

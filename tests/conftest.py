@@ -13,7 +13,7 @@ TINY_WORLD = {"listings": 300, "days": 40, "sellers": 40, "partitions": 2}  # > 
 
 def overrides_for(warehouse: Path) -> dict:
     return {
-        "spark": {"master": "local[2]", "shuffle_partitions": 2, "driver_memory": "2g"},
+        "spark": {"master": "local[2,4]", "shuffle_partitions": 2, "driver_memory": "2g"},
         "storage": {"warehouse_root": str(warehouse / "warehouse"), "model_store": str(warehouse / "models"),
                     "reports_dir": str(warehouse / "reports")},
         "generator": TINY_WORLD,

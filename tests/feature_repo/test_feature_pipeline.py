@@ -16,9 +16,12 @@ from jobs import build_training_set, compute_price_stats, generate_marketplace, 
 from pricesuggest.config import load_config
 from pricesuggest.delta_io import read_table, table_properties, write_table
 from stats.price_stats import price_stats, snapshot_dates
+from tests.bad_listings import CASES, TEST_LIMITS, case_rows
+from tests.conftest import env_for
 from tests.listing_rows import listing, listings_df
 
 AS_OF = "2026-07-11"  # the tiny world's last day (start 2026-06-01 + 40 days)
+FIRST_CASE_ID = 800001
 
 
 def run_stats_pipeline(conf):
@@ -29,11 +32,23 @@ def run_stats_pipeline(conf):
 
 @pytest.fixture(scope="module")
 def pipeline(spark, module_job_env):
-    """One tiny world through every job, shared by the tests that only read it."""
-    run_stats_pipeline(module_job_env)
-    assert materialize_features.main([]) == 0
-    assert build_training_set.main([]) == 0
-    return module_job_env
+    """One tiny world through every job, shared by the tests that only read it; the bad-input
+    table (tests/bad_listings.py, as closed listings) is appended to it before the statistics."""
+    conf = module_job_env
+    assert generate_marketplace.main(["--no-summary"]) == 0
+    listings_path = conf.storage.table_path("listings")
+    phones = read_table(spark, listings_path).where("category = 'phones' AND status = 'sold'")
+    typical = phones.approxQuantile("list_price", [0.5], 0.01)[0]  # inside every price fence
+    rows, ids = case_rows(FIRST_CASE_ID, list_price=typical, sold_price=typical * 0.9,
+                          created_at=datetime(2026, 7, 1), closed_at=datetime(2026, 7, 3))
+    listings_df(spark, rows, nullable=True).write.format("delta").mode("append").save(listings_path)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env_for({"cleaning": TEST_LIMITS}).items():
+            patch.setenv(key, value)
+        assert compute_price_stats.main([]) == 0
+        assert materialize_features.main([]) == 0
+        assert build_training_set.main([]) == 0
+        yield conf, ids
 
 
 @pytest.fixture()
@@ -97,7 +112,7 @@ def test_to_after_as_of_is_refused(spark, pipeline, capsys):
 
 
 def test_online_store_matches_offline_latest_snapshot(spark, pipeline):
-    conf = pipeline
+    conf, _ = pipeline
     assert materialize_features.main([]) == 0  # rerun for the same as-of: nothing new, no error
     latest = read_table(spark, conf.storage.table_path("price_stats")).where(f"snapshot_date = '{AS_OF}'")
     seller_row = latest.where("level = 'seller' AND sold_q2 IS NOT NULL").orderBy(F.desc("sold_count")).first()
@@ -112,8 +127,23 @@ def test_online_store_matches_offline_latest_snapshot(spark, pipeline):
             assert online[f"{view}__{stat}"][0] == pytest.approx(row[stat]), (view, stat)
 
 
+def test_the_bad_input_table_is_kept_out_of_the_statistics_and_the_training_set(spark, pipeline):
+    conf, ids = pipeline
+    training = {r.listing_id for r in read_table(spark, conf.storage.table_path("training_set")).collect()}
+    quarantined = {r.listing_id: r.reject_reason for r in read_table(
+        spark, conf.storage.table_path("listings_rejected")).where(F.col("listing_id") >= FIRST_CASE_ID).collect()}
+    for case in CASES:
+        if case.reason is None:  # odd but usable: a new seller, an unknown category, any photo format
+            assert ids[case.name] in training and ids[case.name] not in quarantined, case.name
+        else:  # training drops every flagged row, price flags included: no bad row reaches a quartile
+            assert ids[case.name] not in training and quarantined[ids[case.name]] == case.reason, case.name
+    stats = read_table(spark, conf.storage.table_path("price_stats"))
+    assert stats.where("level = 'seller' AND key = '987654'").count() > 0  # the new seller's sale counts
+    assert stats.where("level = 'category' AND key = 'spaceships'").count() > 0
+
+
 def test_training_set_rows_splits_and_versions(spark, pipeline):
-    conf = pipeline
+    conf, _ = pipeline
     path = conf.storage.table_path("training_set")
     table = read_table(spark, path)
     rows = table.collect()

@@ -9,7 +9,7 @@ BASE = PROJECT_ROOT / "conf" / "base"
 
 def test_base_config_loads_with_documented_defaults():
     conf = load_config([BASE], env={})
-    assert conf.spark.master == "local[*]"
+    assert conf.spark.master == "local[*,4]"
     assert len(conf.generator.categories) == 13
     assert conf.generator.listings == 20000
     assert conf.storage.table("listings").key == ["listing_id"]
@@ -74,3 +74,12 @@ def test_generator_fingerprint_tracks_effective_config():
     assert a == load_config([BASE], env={}).generator.fingerprint()
     b = load_config([BASE], env={"PRICESUGGEST__generator__seed": "1"}).generator.fingerprint()
     assert a != b and len(a) == 64
+
+
+def test_the_config_cli_prints_one_merged_value(capsys):
+    from pricesuggest.config import main  # what the Makefile's spark-submit reads its master from
+
+    assert main(["spark.master"]) == 0
+    assert capsys.readouterr().out.strip() == load_config().spark.master
+    with pytest.raises(SystemExit):
+        main(["spark.no_such_setting"])

@@ -18,7 +18,7 @@ def test_session_has_delta_and_utc(spark):
 def test_submitted_master_wins_over_conf(tiny_conf):
     local = session_settings(tiny_conf, submitted=False)
     submitted = session_settings(tiny_conf, submitted=True)
-    assert local["spark.master"] == "local[2]"
+    assert local["spark.master"] == "local[2,4]"
     assert "spark.master" not in submitted and "spark.driver.memory" not in submitted
     assert "spark.pyspark.python" not in submitted  # a cluster's python is the cluster's business
 

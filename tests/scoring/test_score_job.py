@@ -19,7 +19,9 @@ from pricesuggest.clock import run_clock
 from pricesuggest.config import PROJECT_ROOT
 from pricesuggest.delta_io import current_version, read_table
 from pricesuggest.exit_codes import ExitCode
-from pricesuggest.faults import CRASH_WHILE_WRITING, FAULT_ENV
+from pricesuggest.faults import CRASH_WHILE_WRITING, FAULT_ENV, FAULT_MARKER_ENV, KILL_PYTHON_WORKER
+from registry.store import ModelStore
+from scoring.stage import ScoringRequest, score_run
 from scoring.transforms import SUGGESTION_COLUMNS, active_listings, scoring_entities
 from tests.bad_listings import CASES, TEST_LIMITS, case_rows
 from tests.conftest import env_for
@@ -170,6 +172,24 @@ def test_listings_closed_since_an_earlier_run_are_marked_closed(spark, scored):
                for s in statuses)
     assert closed.where(F.col("closed_as_of") != F.lit(as_of)).count() == 0
     assert closed.where("suggested_price IS NULL AND reject_reason IS NULL").count() == 0
+    # ...and their realised accuracy went to suggestion_outcomes, per category, qualification and outcome
+    outcomes_path = conf.storage.table_path("suggestion_outcomes")
+    outcomes = read_table(spark, outcomes_path).where(F.col("as_of") == F.lit(as_of))
+    measured = closed.where("suggested_price IS NOT NULL").join(
+        listings.where(F.col("status").isin("sold", "unsold")), "listing_id")
+    assert outcomes.agg(F.sum("listings")).first()[0] == measured.count() > 0
+    sold = measured.where("status = 'sold'").select(
+        F.abs(F.log("suggested_price") - F.log("sold_price")).alias("e")).agg(F.avg("e"), F.count("*")).first()
+    assert sold[1] > 0, "the tiny world sold nothing that day: the drift check below has nothing to judge"
+    rows = outcomes.where("outcome = 'sold'").select(F.sum(F.col("male") * F.col("listings")) / F.sum("listings")).first()
+    assert rows[0] == pytest.approx(sold[0])
+    # a rerun recomputes the same outcomes: no commit; a threshold the realised MALE must exceed warns
+    version = current_version(spark, outcomes_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PRICESUGGEST__scoring__max_male_increase", "-0.999")
+        patch.setenv("PRICESUGGEST__scoring__min_sold_outcomes", "1")
+        assert score_listings.main(["--examples", "0"]) == ExitCode.ACCURACY_DRIFT
+    assert current_version(spark, outcomes_path) == version
 
 
 def test_online_store_serves_the_values_batch_scoring_read_offline(spark, scored):
@@ -231,6 +251,28 @@ def test_a_crash_mid_write_shows_nothing_and_a_rerun_ends_as_an_uninterrupted_ru
     forget_cached_delta_logs(spark)
     assert score_listings.main(["--examples", "0"]) == 0
     assert content(spark, conf) == recovered
+
+
+def test_a_killed_python_worker_is_retried_and_the_run_ends_as_an_uninterrupted_one(spark, scored, tmp_path,
+                                                                                   monkeypatch):
+    conf, _, _, _ = scored
+    store = ModelStore(conf.storage.model_store)
+    request = ScoringRequest("worker-kill", store.resolve(conf.scoring.model_version), datetime(2026, 1, 1),
+                             dry_run=True)
+
+    def dry_run():
+        result = score_run(spark, conf, store, request, "test")
+        outcome = ({k: result.summary[k] for k in ("status", "rows_in", "scored", "rejected")},
+                   sorted(map(repr, result.rows.collect())))
+        result.rows.unpersist()
+        return outcome
+
+    uninterrupted = dry_run()
+    marker = tmp_path / "worker-killed"
+    monkeypatch.setenv(FAULT_ENV, KILL_PYTHON_WORKER)
+    monkeypatch.setenv(FAULT_MARKER_ENV, str(marker))
+    assert dry_run() == uninterrupted  # the session's local[2,4] master retried the task
+    assert marker.exists()  # the kill did fire (a scoring task's first attempt lost its worker)
 
 
 @pytest.mark.slow
