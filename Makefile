@@ -7,11 +7,11 @@ export PYSPARK_PYTHON := $(CURDIR)/$(VENV)/bin/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(VENV)/bin/python
 DRIVER_MEMORY ?= 6g
 # conf's spark.master (local[*,4]: failed tasks are retried), read when a recipe runs (after set-up)
-SPARK_MASTER = $(shell python -m pricesuggest.config spark.master)
+SPARK_MASTER = $(shell $(VENV)/bin/python -m pricesuggest.config spark.master)
 SUBMIT = spark-submit --master "$(SPARK_MASTER)" --driver-memory $(DRIVER_MEMORY) --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties"
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test eval refresh sql bench-generator clean-data
+.PHONY: setup demo test eval refresh sql serve bench-generator clean-data
 
 setup: $(STAMP)
 
@@ -41,6 +41,11 @@ refresh: setup
 sql: setup
 	spark-sql --driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties" \
 		$$(python -m pricesuggest.catalog)
+
+# The suggestion service (jobs/serve.py) on the embedded defaults, after make demo: http://127.0.0.1:8080.
+# API calls send "Authorization: Bearer $PRICESUGGEST_API_TOKEN" (a local default when unset).
+serve: setup
+	PRICESUGGEST_API_TOKEN=$${PRICESUGGEST_API_TOKEN:-local-demo-token} python jobs/serve.py
 
 test: setup
 	python -m pytest $(PYTEST_ARGS)

@@ -32,6 +32,11 @@ LEVELS = {  # level -> (entity, join key SQL expression)
 }
 
 
+def view_name(level: str) -> str:
+    """The feature view of one level (statistics columns read as `<view>__<feature>`)."""
+    return f"{level}_price_stats"
+
+
 def stats_source(level: str, stats_path: str) -> SparkSource:
     _, key_expr = LEVELS[level]
     columns = ", ".join(STAT_FEATURES)
@@ -48,7 +53,7 @@ def definitions(stats_path: str, ttl: timedelta, owner: str, service_version: in
     views = []
     for level, (entity, _) in LEVELS.items():
         views.append(FeatureView(
-            name=f"{level}_price_stats",
+            name=view_name(level),
             entities=[entity],
             ttl=ttl,
             schema=[Field(name=name, dtype=Int64 if name.endswith("_count") else Float64) for name in STAT_FEATURES],

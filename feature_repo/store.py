@@ -1,4 +1,10 @@
-"""feature_store.yaml from conf, and a FeatureStore bound to it."""
+"""feature_store.yaml from conf, and a FeatureStore bound to it.
+
+The repo's objects are `definitions.definitions(...)` built from conf (`repo_objects`): the jobs
+apply them through the Python API, and `price_stats_repo.py` holds them at module level for the
+`feast` CLI. `feature_store.yaml` is rendered into `feast.repo_dir` (the committed
+`feature_repo/` by default, so `feast -c feature_repo ...` works as Feast users expect).
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from feature_repo.definitions import definitions
 from pricesuggest.config import AppConfig, resolve_root
+from pricesuggest.spark import session_settings
 
 
 class MissingFeatureService(RuntimeError):
@@ -29,15 +36,17 @@ def feature_store_yaml(conf: AppConfig) -> dict:
         "project": conf.feast.project,
         "provider": "local",
         "registry": {"registry_type": "file", "path": resolve_root(conf.feast.registry)},
-        # The Spark offline store reuses the job's active SparkSession (Delta, UTC, conf).
-        "offline_store": {"type": "spark"},
+        # The Spark offline store reuses the job's active SparkSession; a `feast` CLI process has
+        # none, and starts one with these settings: the jobs' own (Delta, UTC, master, conf extras).
+        "offline_store": {"type": "spark", "spark_conf": session_settings(conf, submitted=False)},
         "online_store": online_store,
         "entity_key_serialization_version": 2,
     }
 
 
 def write_repo(conf: AppConfig) -> Path:
-    """Generate `<feast.repo_dir>/feature_store.yaml` (the `feast` CLI reads it from there)."""
+    """Render `<feast.repo_dir>/feature_store.yaml` (the `feast` CLI reads it from there, or from
+    `feast -f <file>` with `-c feature_repo` when repo_dir is elsewhere)."""
     repo = Path(resolve_root(conf.feast.repo_dir))
     repo.mkdir(parents=True, exist_ok=True)
     for path in (conf.feast.registry, conf.feast.online_store.path):
@@ -56,6 +65,26 @@ def open_store(conf: AppConfig) -> FeatureStore:
 def repo_objects(conf: AppConfig) -> list:
     return definitions(conf.storage.table_path("price_stats"), timedelta(hours=conf.feast.ttl_hours),
                        conf.feast.owner, conf.feast.feature_service_version)
+
+
+def apply_repo(store: FeatureStore, conf: AppConfig) -> int:
+    """`feast apply`, the way the CLI runs it (`apply_total_with_repo_instance`): the registry
+    gets the repo's objects (and loses objects the repo no longer has) and, with the SQLite
+    online store, the infrastructure it deployed, so `feast -c feature_repo plan` afterwards has
+    nothing to change. Returns the number of objects applied."""
+    from feast import Entity, FeatureService, FeatureView, Project
+    from feast.repo_contents import RepoContents
+    from feast.repo_operations import apply_total_with_repo_instance
+
+    objects = repo_objects(conf)
+    views = [o for o in objects if isinstance(o, FeatureView)]
+    repo = RepoContents(projects=[Project(name=conf.feast.project)], data_sources=[v.batch_source for v in views],
+                        feature_views=views, on_demand_feature_views=[], stream_feature_views=[],
+                        entities=[o for o in objects if isinstance(o, Entity)],
+                        feature_services=[o for o in objects if isinstance(o, FeatureService)], permissions=[])
+    # the job's session serves the sources; validating them would only re-read price_stats
+    apply_total_with_repo_instance(store, conf.feast.project, store.registry, repo, skip_source_validation=True)
+    return len(objects)
 
 
 REGEX_COLUMN_NAMES = "spark.sql.parser.quotedRegexColumnNames"

@@ -17,12 +17,11 @@ from delta.tables import DeltaTable
 from jobs.common import job_parser, load_job_config, setup_logging
 from pricesuggest.config import ConfigError
 from pricesuggest.delta_io import table_exists
-from pricesuggest.maintenance import Pin, log_retention_days, retention_hours
+from pricesuggest.maintenance import Pin, compact_and_vacuum, normalise, retention_hours
 from pricesuggest.spark import build_session
 from registry.store import ModelStore
 
 JOB = "maintain_tables"
-DELTA_MIN_RETENTION_HOURS = 168  # below this Delta refuses VACUUM unless its safety check is off
 
 
 def model_pins(spark, store: ModelStore) -> list[Pin]:
@@ -60,21 +59,11 @@ def main(argv=None) -> int:
             continue
         hours = retention_hours(location, pins, now, conf.maintenance.retention_hours,
                                 conf.maintenance.pinned_margin_hours)
-        pinned = sorted({p.version for p in pins if p.table.removeprefix("file:").rstrip("/")
-                         == location.removeprefix("file:").rstrip("/")})
+        pinned = sorted({p.version for p in pins if normalise(p.table) == normalise(location)})
         print(f"{name}: OPTIMIZE, VACUUM RETAIN {hours:.1f} HOURS" + (f" (pinned versions {pinned})" if pinned else ""))
         if args.dry_run:
             continue
-        table = DeltaTable.forPath(spark, location)
-        days = log_retention_days(hours)
-        if days is not None:
-            spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES "
-                      f"('delta.logRetentionDuration' = 'interval {days} days')")
-        table.optimize().executeCompaction()
-        check = "spark.databricks.delta.retentionDurationCheck.enabled"
-        spark.conf.set(check, str(hours >= DELTA_MIN_RETENTION_HOURS).lower())  # our policy, not Delta's default
-        table.vacuum(hours)
-        spark.conf.unset(check)
+        compact_and_vacuum(spark, location, hours)
         log.info("%s: maintained", name)
     return 0
 

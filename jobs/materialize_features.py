@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from feature_repo.store import feast_on, open_store, repo_objects
+from feature_repo.store import apply_repo, feast_on, open_store
 from jobs.common import iso_date, job_parser, load_job_config, setup_logging
 from pricesuggest.clock import midnight, run_clock
 from pricesuggest.spark import build_session
@@ -29,10 +29,9 @@ def main(argv=None) -> int:
     end = midnight(as_of)
 
     store = open_store(conf)
-    objects = repo_objects(conf)
     with feast_on(spark):
-        store.apply(objects)
-        log.info("feast apply: %d objects in project %s (registry %s)", len(objects), conf.feast.project,
+        applied = apply_repo(store, conf)
+        log.info("feast apply: %d objects in project %s (registry %s)", applied, conf.feast.project,
                  store.config.registry.path)
         for view in store.list_feature_views():
             if view.most_recent_end_time is None:  # first run: Feast would otherwise start at wall-clock now - ttl

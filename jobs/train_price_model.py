@@ -8,9 +8,9 @@ The driver pins the training table's Delta version, plans the run (training/plan
 settings, the fingerprint, the vocabulary and statistics normalisation fitted on the train
 split in Spark, the Parquet files of that exact snapshot), and launches the run
 (training/run.py) with `training.num_proc` processes through the distributed backend's
-seam (training/distributed.py `launch`: Horovod on Spark; 1: in the driver, no Horovod).
-Rank 0 checkpoints every epoch; the driver registers the final model and moves `latest`
-only through the promotion gate (or --force).
+seam (training/distributed.py `launch`: Horovod on Spark; 1: in the driver, no Horovod);
+training/stage.py holds that sequence. Rank 0 checkpoints every epoch; the driver registers
+the final model and moves `latest` only through the promotion gate (or --force).
 """
 from __future__ import annotations
 
@@ -18,14 +18,12 @@ import sys
 from pathlib import Path
 
 from jobs.common import job_parser, load_job_config, positive_int, setup_logging
-from pricesuggest.delta_io import current_version, read_table
 from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import new_run_id
 from pricesuggest.spark import build_session
 from registry.store import ModelStore
-from training.distributed import launch
-from training.plan import RunPlanError, plan_run, run_fingerprint, run_settings
-from training.run import TrainingFailed, print_diagnostics, print_validation, register_run, train_process
+from training.run import print_diagnostics, print_validation
+from training.stage import TrainingRequest, train_and_register
 
 JOB = "train_price_model"
 
@@ -64,41 +62,22 @@ def main(argv=None) -> int:
     if args.resume and previous is None:
         parser.error(f"--resume {args.resume}: no checkpoint in {store.root}")
 
-    spark = build_session(conf, JOB)
-    table_path = conf.storage.table_path("training_set")
-    version = previous["data"]["version"] if previous else current_version(spark, table_path)
-    table = read_table(spark, table_path, version=version)
-    num_proc = args.num_proc or conf.training.num_proc
-    model_cfg, train_cfg = run_settings(conf, table, previous, args.epochs, args.image_encoder)
-    fingerprint = run_fingerprint(conf, table_path, version, model_cfg, train_cfg, num_proc, previous)
-    if args.skip_if_trained and not previous and (done := store.find("fingerprint", fingerprint)):
-        print(f"model {done} was already trained with this configuration on training_set v{version}: skipped")
-        print_validation(done, store.metadata(done)["validation"])
-        return 0
-    try:
-        run = plan_run(conf, args.resume or new_run_id(JOB), table,
-                       {"table": table_path, "version": version, "fingerprint": fingerprint},
-                       model_cfg, train_cfg, num_proc, previous, resume=bool(args.resume))
-    except RunPlanError as exc:
-        log.error("%s", exc)
+    run_id = args.resume or new_run_id(JOB)
+    request = TrainingRequest(run_id, args.num_proc or conf.training.num_proc, previous, args.epochs,
+                              args.image_encoder, args.skip_if_trained)
+    outcome = train_and_register(build_session(conf, JOB), conf, store, request, run_id.removeprefix(JOB + "-"), log)
+    if outcome.status == "failed":
+        log.error("%s", outcome.detail)
         return ExitCode.TRAINING_FAILED
-    log.info("run %s: training_set v%d, %d train / %d validation rows, %d process(es), %d steps/epoch, "
-             "vocabulary %d, %d statistics", run.run_id, version, run.data["train_rows"],
-             run.data["validation_rows"], num_proc, run.steps_per_epoch, run.model_config["vocab_size"],
-             run.model_config["n_stats"])
-
-    results = launch(train_process, run, num_proc)
-    for r in results:
-        log.info("rank %d/%d trained on %d distinct listings", r["rank"], r["size"], len(r["listing_ids_seen"]))
-    model_version = run.run_id.removeprefix(JOB + "-")
-    try:
-        final, model = register_run(store, run, results, fingerprint, num_proc, model_version)
-    except TrainingFailed as exc:
-        log.error("%s", exc)
-        return ExitCode.TRAINING_FAILED
+    if outcome.status == "skipped":
+        print(f"model {outcome.model_version} was {outcome.detail}: skipped")
+        print_validation(outcome.model_version, store.metadata(outcome.model_version)["validation"])
+        return ExitCode.OK
+    final, model_version = outcome.final, outcome.model_version
     print(f"registered model {model_version} (best epoch {final['best']['epoch']} of {final['epoch']})")
     print_validation(model_version, {k: v for k, v in final["best"]["metrics"].items() if k.startswith("val_")})
-    print_diagnostics(final["diagnostics"], model.cfg.qualification_threshold, conf.training.min_photo_importance)
+    print_diagnostics(final["diagnostics"], outcome.model.cfg.qualification_threshold,
+                      conf.training.min_photo_importance)
     if args.no_promote:
         print("not promoted (--no-promote)")
         return 0

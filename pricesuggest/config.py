@@ -284,6 +284,20 @@ class ScoringConf:
 
 
 @dataclass(frozen=True)
+class ServingConf:
+    host: str
+    port: int
+    token_env: str  # environment variable holding the API's bearer token
+    max_request_bytes: int  # a larger request is refused (413) before it is read
+    log_path: str  # JSON lines of served suggestions (relative paths resolve against the project root)
+    refresh_seconds: float  # how often `latest` and the data clock are re-read
+
+    def __post_init__(self) -> None:
+        if self.max_request_bytes <= 0 or self.refresh_seconds <= 0:
+            raise ConfigError("serving.max_request_bytes and serving.refresh_seconds must be > 0")
+
+
+@dataclass(frozen=True)
 class MaintenanceConf:
     tables: list[str]  # tables OPTIMIZEd and VACUUMed by jobs/maintain_tables.py
     retention_hours: float  # VACUUM keeps files a version younger than this still needs...
@@ -335,6 +349,7 @@ class AppConfig:
     training_set: TrainingSetConf
     training: TrainingConf
     scoring: ScoringConf
+    serving: ServingConf
     maintenance: MaintenanceConf
     evaluation: EvaluationConf
     conf_dirs: tuple[str, ...] = ()

@@ -34,3 +34,25 @@ def log_retention_days(hours: float, current_days: float = 30.0) -> int | None:
     """A delta.logRetentionDuration (days, rounded up to 30) covering `hours`; None if the current one does."""
     needed = math.ceil(hours / 24 / 30) * 30
     return needed if needed > current_days else None
+
+
+DELTA_MIN_RETENTION_HOURS = 168  # below this Delta refuses VACUUM unless its safety check is off
+
+
+def compact_and_vacuum(spark, location: str, hours: float) -> None:
+    """OPTIMIZE the table's small files into large ones, then VACUUM what no version younger than
+    `hours` needs; the log's retention is stretched first so pinned versions stay readable."""
+    from delta.tables import DeltaTable
+
+    days = log_retention_days(hours)
+    if days is not None:
+        spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES "
+                  f"('delta.logRetentionDuration' = 'interval {days} days')")
+    table = DeltaTable.forPath(spark, location)
+    table.optimize().executeCompaction()
+    check = "spark.databricks.delta.retentionDurationCheck.enabled"
+    spark.conf.set(check, str(hours >= DELTA_MIN_RETENTION_HOURS).lower())  # our policy, not Delta's default
+    try:
+        table.vacuum(hours)
+    finally:
+        spark.conf.unset(check)

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from feature_repo.definitions import PLATFORM_ID
+from feature_repo.definitions import PLATFORM_ID, view_name
 from pricesuggest.clock import RunClock, judged_at
 from pricesuggest.faults import WorkerKill
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 SCORED_COLUMNS = T.StructType([
     T.StructField("listing_id", T.LongType(), False),
     T.StructField("suggested_price", T.DoubleType(), True),
+    T.StructField("log_price", T.DoubleType(), True),  # unrounded; not a price_suggestions column
     T.StructField("price_low", T.DoubleType(), True),
     T.StructField("price_high", T.DoubleType(), True),
     T.StructField("qualified", T.BooleanType(), True),
@@ -78,7 +79,7 @@ def scoring_entities(listings: DataFrame, as_of: date) -> DataFrame:
 def with_features(listings: DataFrame, features: DataFrame, feature_columns: list[str]) -> DataFrame:
     """Listings + their statistics + whether their category has any price history."""
     joined = listings.join(features.select("listing_id", *feature_columns), "listing_id", "left")
-    category_columns = [c for c in feature_columns if c.startswith("category_price_stats__")]
+    category_columns = [c for c in feature_columns if c.startswith(view_name("category") + "__")]
     known = F.lit(False)
     for column in category_columns:
         known = known | F.col(column).isNotNull()

@@ -17,7 +17,7 @@ from training.run import TrainingRun, training_fingerprint
 
 
 class RunPlanError(ValueError):
-    """The run cannot start on this table with these settings (the job logs it and exits 1)."""
+    """The run cannot start on this table with these settings (the job logs it and exits 8, TRAINING_FAILED)."""
 
 
 def run_settings(conf: AppConfig, table: DataFrame, previous: dict | None, epochs: int | None = None,

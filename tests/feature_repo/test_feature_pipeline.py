@@ -1,11 +1,13 @@
 """generate -> stats -> Feast -> training set, as jobs, on a tiny world."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
@@ -13,7 +15,7 @@ from pyspark.sql import functions as F
 
 from feature_repo.store import MissingFeatureService, feast_on, historical_features, open_store, repo_objects
 from jobs import build_training_set, compute_price_stats, generate_marketplace, materialize_features
-from pricesuggest.config import load_config
+from pricesuggest.config import PROJECT_ROOT, load_config, resolve_root
 from pricesuggest.delta_io import read_table, table_properties, write_table
 from stats.price_stats import price_stats, snapshot_dates
 from tests.bad_listings import CASES, TEST_LIMITS, case_rows
@@ -38,8 +40,8 @@ def pipeline(spark, module_job_env):
     assert generate_marketplace.main(["--no-summary"]) == 0
     listings_path = conf.storage.table_path("listings")
     phones = read_table(spark, listings_path).where("category = 'phones' AND status = 'sold'")
-    typical = phones.approxQuantile("list_price", [0.5], 0.01)[0]  # inside every price fence
-    rows, ids = case_rows(FIRST_CASE_ID, list_price=typical, sold_price=typical * 0.9,
+    typical = phones.approxQuantile("list_price", [0.5], 0.01)[0]  # the fences' middle: inside them
+    rows, ids = case_rows(FIRST_CASE_ID, list_price=typical, sold_price=typical,
                           created_at=datetime(2026, 7, 1), closed_at=datetime(2026, 7, 3))
     listings_df(spark, rows, nullable=True).write.format("delta").mode("append").save(listings_path)
     with pytest.MonkeyPatch.context() as patch:
@@ -240,3 +242,17 @@ def test_redis_online_store_materialize_and_read(spark, pipeline, tmp_path, monk
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def feast_cli(conf, *argv: str) -> list[str]:
+    """The `feast` CLI on the committed repo, with this module's feature_store.yaml (its conf: the
+    PRICESUGGEST__ environment the repo's objects are built from too)."""
+    return [str(PROJECT_ROOT / ".venv" / "bin" / "feast"), "-c", str(PROJECT_ROOT / "feature_repo"),
+            "-f", str(Path(resolve_root(conf.feast.repo_dir)) / "feature_store.yaml"), *argv]
+
+
+def test_the_feast_cli_plans_no_change_after_the_jobs(spark, pipeline):
+    conf, _ = pipeline
+    plan = subprocess.run(feast_cli(conf, "plan"), capture_output=True, text=True, timeout=600, env=os.environ)
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
+    assert "No changes to registry" in plan.stdout and "No changes to infrastructure" in plan.stdout, plan.stdout

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 DATA_PACKAGES = ["pricesuggest", "marketplace", "ingest", "stats", "feature_repo", "registry"]
-DATA_MODULES = ["training.training_set", "training.input_fitting", "scoring.transforms", "scoring.runs",
+DATA_MODULES = ["training.training_set", "training.training_set_stage", "training.input_fitting", "scoring.transforms",
+                "scoring.runs", "scoring.outcomes",
                 "evaluation.data", "model.config", "model.inputs"]
 DATA_JOBS = ["jobs.generate_marketplace", "jobs.compute_price_stats", "jobs.materialize_features",
              "jobs.build_training_set", "jobs.maintain_tables", "jobs.refresh"]

@@ -1,4 +1,4 @@
-"""What the README promises data engineers is what the code does: exit codes, table constraints."""
+"""What the README and the Makefile promise is what the code does: exit codes, table constraints, the master."""
 import re
 
 from pricesuggest.config import PROJECT_ROOT, load_config
@@ -23,3 +23,12 @@ def test_the_readme_lists_every_tables_constraints():
     assert set(rows) == constrained
     for name in constrained:
         assert all(check in rows[name] for check in tables[name].checks), name
+
+
+def test_the_makefiles_spark_submit_uses_the_conf_master_that_retries_tasks():
+    import subprocess
+
+    planned = subprocess.run(["make", "-n", "demo"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    master = load_config(env={}).spark.master
+    assert master.startswith("local[") and master.count(",") == 1  # local[cores, maxFailures]: a task is retried
+    assert f'--master "{master}"' in planned.stdout, planned.stdout[-2000:]

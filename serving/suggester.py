@@ -1,0 +1,172 @@
+"""A suggestion for one uploaded listing, with the batch job's own functions.
+
+What the seller uploaded is checked by cleaning's `content_problem` (the photo decoder and the
+text limits every job applies), its statistics come from Feast's online store under the names
+the offline store gives them, and the model call is `scoring.inference.score_frame`, the
+function batch scoring runs in its executors: the same encoding, forward pass, threshold and
+reasons. The model is the registry's `latest`, swapped in place when `latest` moves
+(`ModelSlot`): a request holds the model it started with, so in-flight requests finish on it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from feature_repo.definitions import PLATFORM_ID, view_name
+from ingest.cleaning import ContentLimits, content_problem
+from model.qualification import ReasonChecks
+from scoring.inference import LoadedModel, cached_model, score_frame
+from scoring.transforms import CATEGORY_KNOWN
+
+log = logging.getLogger("pricesuggest.serving")
+SERVICE_LISTING_ID = 0  # a listing that is not in `listings` yet has no id
+
+
+@dataclass(frozen=True)
+class UploadedListing:
+    photo: bytes
+    title: str
+    description: str
+    category: str
+    seller_id: int
+    brand: str | None = None
+    condition: str | None = None
+
+
+class RejectedListing(ValueError):
+    """What the seller sent cannot be priced; `reason` is one of cleaning's REJECT_REASONS or
+    `unknown_category`, `detail` says what to fix."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+def listing_problem(listing: UploadedListing, limits: ContentLimits, categories: list[str]) -> tuple[str, str] | None:
+    """The first problem with an upload, as cleaning names it (None: it can be priced)."""
+    if not listing.category or not listing.category.strip():
+        return "missing_category", "category is empty"
+    if listing.category not in categories:
+        return "unknown_category", f"{listing.category!r} is not one of the platform's categories"
+    reason, detail = content_problem(listing.photo, listing.title, listing.description, limits)
+    return (reason, detail) if reason else None
+
+
+class ModelSlot:
+    """The model `latest` points at, replaced (never mutated) when `latest` moves."""
+
+    def __init__(self, store_root: str, alias: str = "latest"):
+        from registry.store import ModelStore
+
+        self.store, self.store_root, self.alias = ModelStore(store_root), store_root, alias
+        self.current: LoadedModel | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self) -> bool:
+        """Load the alias's version if it is not the one served; True when the model changed."""
+        try:
+            version = self.store.resolve(self.alias)
+        except KeyError:
+            return False  # nothing registered yet: /readyz says so
+        if self.current is not None and self.current.version == version:
+            return False
+        loaded = cached_model(self.store_root, version)  # loaded outside the lock: requests go on meanwhile
+        with self._lock:
+            self.current = loaded
+        return True
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    suggested_price: float
+    price_low: float
+    price_high: float
+    log_price: float
+    qualified: bool
+    qualification_score: float
+    not_qualified_reason: str | None
+    model_version: str
+    features_as_of: date | None
+
+
+class OnlineStatistics:
+    """The feature service's statistics for (seller, category) from Feast's online store."""
+
+    def __init__(self, store, feature_service: str):
+        self.store, self.service = store, store.get_feature_service(feature_service)
+
+    def read(self, listings: list[UploadedListing]) -> pd.DataFrame:
+        rows = [{"seller_id": int(x.seller_id), "category": x.category, "platform": PLATFORM_ID} for x in listings]
+        values = self.store.get_online_features(features=self.service, entity_rows=rows,
+                                                full_feature_names=True).to_dict()
+        return pd.DataFrame({k: v for k, v in values.items() if "__" in k})
+
+    def features_as_of(self) -> date | None:
+        """The newest snapshot every view has materialized (a view's snapshot of day d is stamped d 00:00)."""
+        ends = [v.most_recent_end_time for v in self.store.list_feature_views()
+                if v.name in {p.name for p in self.service.feature_view_projections}]
+        return min(ends).date() if ends and all(ends) else None
+
+
+class Suggester:
+    def __init__(self, models: ModelSlot, statistics: OnlineStatistics, limits: ContentLimits, checks: ReasonChecks):
+        self.models, self.statistics, self.limits, self.checks = models, statistics, limits, checks
+        self.features_as_of: date | None = statistics.features_as_of()
+
+    def suggest(self, listings: list[UploadedListing]) -> list[Suggestion | RejectedListing]:
+        """One suggestion (or the reason there is none) per upload, in one forward pass."""
+        loaded = self.models.current  # this request's model, whatever `latest` does meanwhile
+        if loaded is None:
+            raise RuntimeError("no model loaded")
+        categories = loaded.inputs.fields.get("category", [])
+        outcomes: list[Suggestion | RejectedListing | None] = []
+        for listing in listings:
+            problem = listing_problem(listing, self.limits, categories)
+            outcomes.append(RejectedListing(*problem) if problem else None)
+        priced = [x for x, o in zip(listings, outcomes) if o is None]
+        if priced:
+            scored = score_frame(self.frame(priced, loaded), loaded, self.checks, len(priced), CATEGORY_KNOWN)
+            rows = iter(scored.to_dict("records"))
+            outcomes = [o if o is not None else self.suggestion(next(rows)) for o in outcomes]
+        return outcomes
+
+    def frame(self, listings: list[UploadedListing], loaded: LoadedModel) -> pd.DataFrame:
+        """The rows batch scoring hands `score_frame`: the listing's columns and its statistics."""
+        statistics = self.statistics.read(listings)
+        frame = pd.DataFrame({
+            "listing_id": np.full(len(listings), SERVICE_LISTING_ID, dtype=np.int64),
+            "image": [x.photo for x in listings], "title": [x.title for x in listings],
+            "description": [x.description for x in listings], "category": [x.category for x in listings],
+            "brand": [x.brand for x in listings], "condition": [x.condition for x in listings],
+        })
+        for column in loaded.inputs.stats_columns:
+            frame[column] = pd.to_numeric(statistics[column], errors="coerce") if column in statistics else np.nan
+        category_columns = [c for c in frame.columns if c.startswith(view_name("category") + "__")]
+        frame[CATEGORY_KNOWN] = frame[category_columns].notna().any(axis=1) if category_columns else False
+        return frame
+
+    def suggestion(self, row: dict) -> Suggestion:
+        return Suggestion(row["suggested_price"], row["price_low"], row["price_high"], float(row["log_price"]),
+                          bool(row["qualified"]), float(row["qualification_score"]), row["not_qualified_reason"],
+                          row["model_version"], self.features_as_of)
+
+
+def refresh_forever(suggester: Suggester, every_seconds: float, stop: threading.Event,
+                    also: Callable[[], None] | None = None) -> None:
+    """The service's background loop: a new `latest` model, a newer materialization (and `also`,
+    e.g. re-reading the data clock). An error is logged and the loop goes on: the service keeps
+    serving what it has, and /readyz shows what got stale."""
+    while not stop.wait(every_seconds):
+        try:
+            suggester.models.refresh()
+            suggester.features_as_of = suggester.statistics.features_as_of()
+            if also:
+                also()
+        except Exception:  # noqa: BLE001 - a refresh must never take the service down
+            log.exception("refresh failed; serving the current model and statistics")
