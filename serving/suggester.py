@@ -109,8 +109,8 @@ class OnlineStatistics:
 
     def features_as_of(self) -> date | None:
         """The newest snapshot every view has materialized (a view's snapshot of day d is stamped d 00:00)."""
-        ends = [v.most_recent_end_time for v in self.store.list_feature_views()
-                if v.name in {p.name for p in self.service.feature_view_projections}]
+        served = {p.name for p in self.service.feature_view_projections}
+        ends = [v.most_recent_end_time for v in self.store.list_feature_views() if v.name in served]
         return min(ends).date() if ends and all(ends) else None
 
 

@@ -139,19 +139,6 @@ def service(spark, scored, tmp_path_factory):
     return TestClient(app), suggester, served, as_of
 
 
-def upload(row, **changes) -> tuple[dict, dict]:
-    """A listing as the seller's form sends it: (files, form fields)."""
-    fields = {"title": row["title"], "description": row["description"] or "", "category": row["category"],
-              "seller_id": str(row["seller_id"]), "brand": row["brand"] or "", "condition": row["condition"] or ""}
-    fields.update(changes)
-    photo = fields.pop("photo", row["image"])
-    return {"photo": ("photo.png", photo, "image/png")}, fields
-
-
-def auth(token=TOKEN) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_the_service_is_ready_only_with_fresh_statistics(scored, service):
     conf, as_of, _, _ = scored
     client, suggester, served, _ = service
