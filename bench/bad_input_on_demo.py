@@ -61,8 +61,11 @@ def main(argv=None) -> int:
         command = [str(ROOT / ".venv" / "bin" / "spark-submit"), "--master", copy.spark.master, "--driver-memory", "4g",
                    "--driver-java-options", f"-Dlog4j2.configurationFile=file:{ROOT}/conf/log4j2.properties",
                    str(ROOT / "jobs" / "score_listings.py"), "--examples", "0"]
-        run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+        python = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}  # as the Makefile sets
+        run = subprocess.run(command, env={**env, **python}, cwd=ROOT, capture_output=True, text=True)
         print(f"score_listings exited {run.returncode}")
+        if run.returncode != 0:
+            print(run.stderr[-3000:])
         print("\n".join(line for line in run.stdout.splitlines() if line.startswith("  rows in")))
 
         spark = build_session(copy, "bad_input_on_demo")

@@ -55,7 +55,7 @@ def main(argv=None) -> int:
 
     threading.Thread(target=refresh_forever, args=(suggester, conf.serving.refresh_seconds, stop, reread_clock),
                      daemon=True).start()
-    app = create_app(suggester, token, conf.serving.max_request_bytes,
+    app = create_app(suggester, token, conf.serving,
                      ServedLog(Path(resolve_root(conf.serving.log_path))), lambda: clock["as_of"],
                      conf.scoring.max_feature_age_days)
     log.info("serving model %s on http://%s:%d", models.current.version if models.current else None,

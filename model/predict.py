@@ -24,7 +24,10 @@ def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.
     modality_weights: also "modality_weights" [N, 2], the regressor's fusion weights (photo,
         text), when it fuses with attention.
     """
-    model.eval().to(device)
+    if model.training:
+        model.eval()
+    if next(model.parameters()).device != device:  # a no-op .to() still walks every parameter
+        model.to(device)
     keys = ("score", "typical_photo", "typical_text") if counterfactuals else ("score",)
     out = {k: np.zeros(len(arrays["image"])) for k in ("log_price", *keys)}
     weights = []

@@ -291,10 +291,12 @@ class ServingConf:
     max_request_bytes: int  # a larger request is refused (413) before it is read
     log_path: str  # JSON lines of served suggestions (relative paths resolve against the project root)
     refresh_seconds: float  # how often `latest` and the data clock are re-read
+    max_batch: int  # concurrent requests priced in one forward pass, at most (serving/batching.py)
+    currency: str  # ISO 4217 code the seller's page shows prices in (display only)
 
     def __post_init__(self) -> None:
-        if self.max_request_bytes <= 0 or self.refresh_seconds <= 0:
-            raise ConfigError("serving.max_request_bytes and serving.refresh_seconds must be > 0")
+        if self.max_request_bytes <= 0 or self.refresh_seconds <= 0 or self.max_batch < 1:
+            raise ConfigError("serving.max_request_bytes, serving.refresh_seconds and serving.max_batch must be > 0")
 
 
 @dataclass(frozen=True)

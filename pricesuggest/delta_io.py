@@ -106,6 +106,7 @@ def write_table(
         df.write.format("delta").mode("append").option("userMetadata", user_metadata).save(location)
         result = _last_commit(spark, location)
     else:
+        _add_new_columns(spark, df, location)
         if changed_only and update_condition is None:
             update_condition = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in changed_only)
         for attempt in range(conflict_retries + 1):
@@ -142,6 +143,16 @@ def ensure_contract(spark: SparkSession, location: str, table: TableConf,
     for name, expression in table.constraints().items():
         if f"delta.constraints.{name}" not in properties:
             spark.sql(f"ALTER TABLE delta.`{location}` ADD CONSTRAINT {name} CHECK ({expression})")
+
+
+def _add_new_columns(spark: SparkSession, df: DataFrame, location: str) -> None:
+    """A column the contract gained since the table was made is added (null in the existing rows)
+    before the MERGE, which would otherwise ignore it."""
+    existing = set(read_table(spark, location).columns)
+    new = [f for f in df.schema.fields if f.name not in existing]
+    if new:
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
+        spark.sql(f"ALTER TABLE delta.`{location}` ADD COLUMNS ({columns})")
 
 
 def _changed_rows(spark, df: DataFrame, location: str, key: list[str], columns: list[str]) -> DataFrame:

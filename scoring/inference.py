@@ -65,7 +65,9 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, 
     return pd.DataFrame({
         "listing_id": frame["listing_id"].to_numpy(),
         "suggested_price": np.round(suggested, 2),
-        "log_price": out["log_price"].astype(np.float64),  # unrounded: the service's parity check reads it
+        # 1e-6 (like the score): stable across batchings, so reruns compare equal; 100x finer than
+        # the service's parity check on it
+        "log_price": np.round(out["log_price"].astype(np.float64), 6),
         # the seller-gain band: a suggestion s is right for a sale at [s / mu, s]
         "price_low": np.round(suggested / loaded.mu, 2),
         "price_high": np.round(suggested, 2),

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 SCORED_COLUMNS = T.StructType([
     T.StructField("listing_id", T.LongType(), False),
     T.StructField("suggested_price", T.DoubleType(), True),
-    T.StructField("log_price", T.DoubleType(), True),  # unrounded; not a price_suggestions column
+    T.StructField("log_price", T.DoubleType(), True),  # to 6 decimals: the service's parity is checked on it
     T.StructField("price_low", T.DoubleType(), True),
     T.StructField("price_high", T.DoubleType(), True),
     T.StructField("qualified", T.BooleanType(), True),
@@ -39,7 +39,7 @@ SCORED_COLUMNS = T.StructType([
 ])
 # price_suggestions, in order (the README documents each column).
 SUGGESTION_COLUMNS = [
-    "listing_id", "seller_id", "category", "list_price", "suggested_price", "price_low", "price_high",
+    "listing_id", "seller_id", "category", "list_price", "suggested_price", "log_price", "price_low", "price_high",
     "qualified", "qualification_score", "not_qualified_reason", "list_price_flag", "state", "reject_reason",
     "model_version", "as_of", "features_as_of", "closed_as_of", "scored_at", "run_id",
 ]

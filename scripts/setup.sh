@@ -3,7 +3,7 @@
 # after it, no Spark session, test or job fetches anything.
 #   .venv with the project (pyproject.toml pins) + the patched Horovod wheel (cached)
 #   Delta Lake jars from Maven Central (cached) placed in the venv's Spark jars/
-#   Java 17 and Debian's redis-server when missing
+#   Java 17, Debian's redis-server, chromium and chromium-driver (the seller's page test) when missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${PRICESUGGEST_CACHE:-$HOME/.cache/pricesuggest}"
@@ -22,6 +22,11 @@ if ! java -version 2>&1 | grep -qE 'version "17'; then
 fi
 if ! command -v redis-server >/dev/null; then
   echo "== redis-server (Redis online-store tests)"; apt_install redis-server
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "== chromium + chromium-driver (the seller's page test drives a real browser)"
+  apt_install chromium chromium-driver
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

@@ -2,36 +2,50 @@
 
   POST /v1/suggestions   multipart: photo (file), title, description, category, seller_id,
                          brand and condition optional -> the suggestion, or 422 with the reason
+  GET  /                 the seller's page (serving/seller_page.html): a form and its result
+  POST /page/suggestions the page's own call: as /v1/suggestions, authorised by the page's cookie
   GET  /healthz          the process is up
   GET  /readyz           a model is loaded and the online store's statistics are fresh by the
                          data clock (the batch job's staleness rule, scoring.stage.stale_features)
 
 API calls need `Authorization: Bearer <token>` (the token from the environment variable
-`serving.token_env`). A request whose Content-Length exceeds `serving.max_request_bytes` is
-refused with 413 before its body is read (a chunked upload without one is bounded only by the
-photo's own byte limit, after multipart parsing spools it to disk). Every answered request is logged as one JSON line (request id, model
-version, latency) and every suggestion appended to `serving.log_path` for the audit table.
+`serving.token_env`). The page never sees the token: serving it sets an HttpOnly, SameSite=Strict
+cookie holding an HMAC of the token, which only this server can make and check (behind a
+marketplace's login in production; on the demo anyone who can load the page can use it).
+Concurrent requests are priced together (serving/batching.py). A request body over
+`serving.max_request_bytes` is refused with 413: before it is read when its Content-Length says
+so, as it streams in otherwise (serving/limits.py). Every answered request is logged as one
+JSON line (request id, model version, latency) and every suggestion appended to
+`serving.log_path` for the audit table.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
+from pricesuggest.config import ServingConf
 from scoring.stage import stale_features
+from serving.batching import SuggestionBatcher
+from serving.limits import BodyLimit
 from serving.suggester import RejectedListing, Suggester, Suggestion, UploadedListing
+
+PAGE = Path(__file__).with_name("seller_page.html")
+PAGE_COOKIE = "pricesuggest_page"
 
 log = logging.getLogger("pricesuggest.serving")
 
@@ -50,21 +64,29 @@ class ServedLog:
             out.write(line + "\n")
 
 
-def create_app(suggester: Suggester, token: str, max_request_bytes: int, served_log: ServedLog,
+def create_app(suggester: Suggester, token: str, serving: ServingConf, served_log: ServedLog,
                data_clock: Callable[[], date], max_feature_age_days: int) -> FastAPI:
-    """The API around one Suggester. `data_clock` gives the pipeline's as-of (re-read by the caller)."""
-    app = FastAPI(title="pricesuggest", description="Price suggestions for second-hand listings at upload time")
+    """The API and the seller's page around one Suggester. `data_clock` gives the pipeline's as-of
+    (re-read by the caller)."""
+    batcher = SuggestionBatcher(suggester, serving.max_batch)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        batcher.close()
+
+    app = FastAPI(title="pricesuggest", lifespan=lifespan,
+                  description="Price suggestions for second-hand listings at upload time")
+    app.state.batcher = batcher
+    page_key = hmac.new(token.encode(), b"seller-page", hashlib.sha256).hexdigest()
+
+    app.add_middleware(BodyLimit, max_bytes=serving.max_request_bytes)  # inside the access log: 413s are logged
 
     @app.middleware("http")
-    async def bounded_and_logged(request: Request, call_next):
+    async def logged(request: Request, call_next):
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_request_bytes:
-            response = JSONResponse({"reason": "request_too_large",
-                                     "detail": f"{int(length):,} bytes (limit {max_request_bytes:,})"}, status_code=413)
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
         latency_ms = (time.perf_counter() - started) * 1000
         response.headers["x-request-id"] = request.state.request_id
         log.info(json.dumps({"request_id": request.state.request_id, "method": request.method,
@@ -73,16 +95,38 @@ def create_app(suggester: Suggester, token: str, max_request_bytes: int, served_
                              "latency_ms": round(latency_ms, 2)}))
         return response
 
+    def unauthorised(detail: str) -> HTTPException:
+        return HTTPException(401, detail={"reason": "unauthorised", "detail": detail},
+                             headers={"WWW-Authenticate": "Bearer"})
+
     def authorised(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, detail={"reason": "unauthorised", "detail": "send Authorization: Bearer <token>"},
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise unauthorised("send Authorization: Bearer <token>")
+
+    def from_the_page(request: Request) -> None:
+        if not hmac.compare_digest(request.cookies.get(PAGE_COOKIE, "").encode(), page_key.encode()):
+            raise unauthorised("load the seller's page first")
+
+    @app.get("/", response_class=HTMLResponse)
+    def seller_page() -> HTMLResponse:
+        loaded = suggester.models.current
+        fields = loaded.inputs.fields if loaded else {}
+        options = lambda name: "".join(  # noqa: E731
+            f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in fields.get(name, []))
+        page = PAGE.read_text()
+        for name, value in {"category_options": options("category"), "brand_options": options("brand"),
+                            "condition_options": options("condition"), "currency": html.escape(serving.currency),
+                            "max_text_chars": str(suggester.limits.max_text_chars)}.items():
+            page = page.replace("{{" + name + "}}", value)
+        response = HTMLResponse(page)
+        response.set_cookie(PAGE_COOKIE, page_key, httponly=True, samesite="strict")
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict:
-        return {"status": "ok"}
+        """Up; with the batcher's counts (requests / batches = the mean batch the load produced)."""
+        return {"status": "ok", "priced_requests": batcher.requests, "forward_batches": batcher.batches}
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:
@@ -94,7 +138,6 @@ def create_app(suggester: Suggester, token: str, max_request_bytes: int, served_
                 "as_of": as_of.isoformat(), "features_as_of": features_as_of.isoformat() if features_as_of else None}
         return JSONResponse(body, status_code=200 if not problems else 503)
 
-    @app.post("/v1/suggestions", dependencies=[Depends(authorised)])
     def suggest(request: Request, photo: Annotated[UploadFile, File()], title: Annotated[str, Form()],
                 category: Annotated[str, Form()], seller_id: Annotated[int, Form()],
                 description: Annotated[str, Form()] = "", brand: Annotated[str | None, Form()] = None,
@@ -104,20 +147,21 @@ def create_app(suggester: Suggester, token: str, max_request_bytes: int, served_
         upload = UploadedListing(image, title, description, category, seller_id, brand or None, condition or None)
         if suggester.models.current is None:
             raise HTTPException(503, detail={"reason": "not_ready", "detail": "no model loaded yet"})
-        outcome = suggester.suggest([upload])[0]
+        outcome = batcher.suggest(upload)
         if isinstance(outcome, RejectedListing):
             return JSONResponse({"reason": outcome.reason, "detail": outcome.detail,
                                  "request_id": request.state.request_id}, status_code=422)
         request.state.model_version = outcome.model_version
-        body = response_body(outcome, request.state.request_id)
         served_log.append({"request_id": request.state.request_id,
                            "served_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            "photo_sha256": hashlib.sha256(image).hexdigest(), "title": title,
                            "description": description, "category": category, "seller_id": seller_id,
                            "brand": upload.brand, "condition": upload.condition, **asdict(outcome),
                            "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
-        return JSONResponse(body)
+        return JSONResponse(response_body(outcome, request.state.request_id))
 
+    app.post("/v1/suggestions", dependencies=[Depends(authorised)])(suggest)
+    app.post("/page/suggestions", dependencies=[Depends(from_the_page)], include_in_schema=False)(suggest)
     return app
 
 

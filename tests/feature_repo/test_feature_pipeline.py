@@ -1,11 +1,14 @@
 """generate -> stats -> Feast -> training set, as jobs, on a tiny world."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from datetime import date, datetime
 from pathlib import Path
 
@@ -229,6 +232,8 @@ def test_redis_online_store_materialize_and_read(spark, pipeline, tmp_path, monk
         monkeypatch.setenv("PRICESUGGEST__feast__online_store__type", "redis")
         monkeypatch.setenv("PRICESUGGEST__feast__online_store__connection_string", f"127.0.0.1:{port}")
         monkeypatch.setenv("PRICESUGGEST__feast__registry", str(tmp_path / "redis-registry.db"))
+        # its own feature_store.yaml: the module's (SQLite) one stays as the later CLI tests need it
+        monkeypatch.setenv("PRICESUGGEST__feast__repo_dir", str(tmp_path / "redis-repo"))
         assert materialize_features.main([]) == 0
         conf = load_config()
         assert conf.feast.online_store.type == "redis"
@@ -256,3 +261,43 @@ def test_the_feast_cli_plans_no_change_after_the_jobs(spark, pipeline):
     plan = subprocess.run(feast_cli(conf, "plan"), capture_output=True, text=True, timeout=600, env=os.environ)
     assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
     assert "No changes to registry" in plan.stdout and "No changes to infrastructure" in plan.stdout, plan.stdout
+
+
+def test_feast_serve_answers_the_feature_service_as_the_sdk_does(spark, pipeline, tmp_path):
+    """`feast serve` on the committed repo: its /get-online-features equals the SDK's online read."""
+    conf, _ = pipeline
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "feast-serve.log"
+    server = subprocess.Popen(feast_cli(conf, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                                        "--no-access-log"), env=os.environ, stdout=log.open("w"),
+                              stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    try:
+        seller = read_table(spark, conf.storage.table_path("price_stats")) \
+            .where(f"snapshot_date = '{AS_OF}' AND level = 'seller'").orderBy(F.desc("sold_count")).first()
+        entities = {"seller_id": [int(seller.key)], "category": ["phones"], "platform": ["all"]}
+        request = json.dumps({"feature_service": conf.feast.feature_service, "entities": entities,
+                              "full_feature_names": True}).encode()
+        deadline, answer = time.monotonic() + 180, None
+        while answer is None:
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(urllib.request.Request(
+                        f"http://127.0.0.1:{port}/get-online-features", data=request,
+                        headers={"Content-Type": "application/json"}), timeout=30) as response:
+                    answer = json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                raise AssertionError(f"{error.code}: {error.read()[:500]!r}\n{log.read_text()[-3000:]}") from None
+            except (ConnectionError, urllib.error.URLError):
+                time.sleep(1)
+        served = dict(zip(answer["metadata"]["feature_names"], (r["values"][0] for r in answer["results"])))
+        store = open_store(conf)
+        sdk = store.get_online_features(features=store.get_feature_service(conf.feast.feature_service),
+                                        entity_rows=[{k: v[0] for k, v in entities.items()}],
+                                        full_feature_names=True).to_dict()
+        assert served["seller_price_stats__sold_q2"] == pytest.approx(sdk["seller_price_stats__sold_q2"][0])
+        assert served["seller_price_stats__sold_count"] == sdk["seller_price_stats__sold_count"][0] > 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

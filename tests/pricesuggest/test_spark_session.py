@@ -43,6 +43,15 @@ def test_delta_round_trip_merge_and_time_travel(spark, tmp_path):
     assert empty.operation == "NOOP" and empty.version == again.version
 
 
+def test_a_column_the_contract_gained_is_added_and_reads_null_in_older_rows(spark, tmp_path):
+    location = str(tmp_path / "grown")
+    table = TableConf(path="grown", key=["id"], write_mode="merge")
+    write_table(spark, spark.createDataFrame([(1, "a")], "id long, v string"), location, table, {"run_id": "r0"})
+    grown = spark.createDataFrame([(2, "b", 0.5)], "id long, v string, w double")
+    write_table(spark, grown, location, table, {"run_id": "r1"}, changed_only=["v", "w"])
+    assert sorted(map(tuple, read_table(spark, location).collect())) == [(1, "a", None), (2, "b", 0.5)]
+
+
 def test_commit_carries_run_metadata(spark, tmp_path):
     from delta.tables import DeltaTable
 

@@ -1,10 +1,15 @@
 """Batch scoring end to end on a tiny world: outcomes, accounting, idempotence, closing, staleness."""
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +20,7 @@ from pyspark.sql import functions as F
 
 from feature_repo.store import feast_on, open_store
 from ingest.cleaning import ContentLimits
-from jobs import materialize_features, score_listings
+from jobs import load_served_suggestions, materialize_features, score_listings
 from model.qualification import REASON_UNKNOWN_CATEGORY, ReasonChecks
 from pricesuggest.clock import run_clock
 from pricesuggest.config import PROJECT_ROOT, load_config
@@ -23,13 +28,15 @@ from pricesuggest.delta_io import current_version, read_table
 from pricesuggest.exit_codes import ExitCode
 from pricesuggest.faults import CRASH_WHILE_WRITING, FAULT_ENV, FAULT_MARKER_ENV, KILL_PYTHON_WORKER
 from registry.store import ModelStore
+from scoring.inference import score_frame
 from scoring.stage import ScoringRequest, score_run
-from scoring.transforms import SUGGESTION_COLUMNS, active_listings, scoring_entities
+from scoring.transforms import CATEGORY_KNOWN, SUGGESTION_COLUMNS, active_listings, scoring_entities
 from serving.app import ServedLog, create_app
-from serving.suggester import ModelSlot, OnlineStatistics, Suggester
+from serving.suggester import ModelSlot, OnlineStatistics, Suggester, UploadedListing, refresh_forever
 from tests.bad_listings import CASES, TEST_LIMITS, case_rows
 from tests.conftest import env_for
 from tests.listing_rows import listings_df
+from tests.live_server import CHROMEDRIVER, CHROMIUM, live_server
 from tests.pipeline_steps import generate_and_train
 
 FIRST_CASE_ID = 900001
@@ -134,9 +141,178 @@ def service(spark, scored, tmp_path_factory):
     suggester = Suggester(models, OnlineStatistics(open_store(conf), conf.feast.feature_service),
                           ContentLimits.from_conf(load_config().cleaning), ReasonChecks.from_conf(conf.scoring))
     served = ServedLog(tmp_path_factory.mktemp("served") / "served.jsonl")
-    app = create_app(suggester, TOKEN, conf.serving.max_request_bytes, served, lambda: as_of,
+    app = create_app(suggester, TOKEN, conf.serving, served, lambda: as_of,
                      conf.scoring.max_feature_age_days)
     return TestClient(app), suggester, served, as_of
+
+
+def upload(row, **changes) -> tuple[dict, dict]:
+    """A listing as the seller's form sends it, photo bytes and text exactly as stored: (files, fields)."""
+    fields = {"title": row["title"], "description": row["description"] or "", "category": row["category"],
+              "seller_id": str(row["seller_id"]), "brand": row["brand"] or "", "condition": row["condition"] or ""}
+    fields.update(changes)
+    photo = fields.pop("photo", bytes(row["image"]))  # Spark hands binary columns over as bytearray
+    return {"photo": ("photo.png", photo, "image/png")}, fields
+
+
+def auth(token=TOKEN) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def active_rows(spark, conf, n: int) -> list:
+    """n listings the batch job scored (state active), with their stored rows."""
+    batch = suggestions(spark, conf).where("state = 'active'").orderBy("listing_id").limit(n)
+    listings = read_table(spark, conf.storage.table_path("listings")).join(batch.select("listing_id"), "listing_id")
+    stored = {r["listing_id"]: r for r in batch.collect()}
+    return [(row, stored[row["listing_id"]]) for row in listings.orderBy("listing_id").collect()]
+
+
+def test_the_service_suggests_what_the_batch_job_stored(spark, scored, service):
+    conf, _, _, _ = scored
+    client, suggester, served, _ = service
+    pairs = active_rows(spark, conf, 8)
+    for row, want in pairs:
+        files, fields = upload(row)
+        response = client.post("/v1/suggestions", files=files, data=fields, headers=auth())
+        assert response.status_code == 200, response.text
+        got = response.json()
+        assert got["suggested_price"] == want["suggested_price"]  # to the cent
+        assert (got["band"]["low"], got["band"]["high"]) == (want["price_low"], want["price_high"])
+        assert got["qualified"] == want["qualified"] and got["reason"] == want["not_qualified_reason"]
+        assert got["score"] == pytest.approx(want["qualification_score"], abs=1e-6)
+        assert got["model_version"] == want["model_version"]
+        assert got["features_as_of"] == want["features_as_of"].isoformat()
+    # the unrounded log price is in the served log (the response shows what a seller reads)
+    lines = [json.loads(line) for line in served.path.read_text().splitlines()]
+    assert len(lines) == len(pairs) and all(line["photo_sha256"] for line in lines)
+    for line, (_, want) in zip(lines, pairs):
+        assert abs(line["log_price"] - want["log_price"]) <= 1e-4
+    # the audit table: loaded once, a garbled line kept aside, a reload of the same lines changes nothing
+    raw = served.path.read_text().splitlines()
+    with served.path.open("a") as log:
+        log.write("{not json\n" + raw[0] + "\n")  # a torn write, and a line that comes twice
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PRICESUGGEST__serving__log_path", str(served.path))
+        assert load_served_suggestions.main([]) == 0
+        table = read_table(spark, conf.storage.table_path("served_suggestions"))
+        assert table.count() == len(pairs)
+        assert table.where("suggested_price > 0 AND photo_sha256 IS NOT NULL").count() == len(pairs)
+        assert len(list(served.path.parent.glob("*.rejected"))) == 1 and not served.path.exists()
+        version = current_version(spark, conf.storage.table_path("served_suggestions"))
+        served.path.write_text("\n".join(raw) + "\n")
+        assert load_served_suggestions.main([]) == 0
+        assert current_version(spark, conf.storage.table_path("served_suggestions")) == version
+
+
+def test_the_service_refuses_what_it_cannot_price_with_a_reason(spark, scored, service):
+    conf, as_of, _, _ = scored
+    client, suggester, served, _ = service
+    row = active_rows(spark, conf, 1)[0][0]
+    files, fields = upload(row)
+    assert client.post("/v1/suggestions", files=files, data=fields).status_code == 401
+    assert client.post("/v1/suggestions", files=files, data=fields, headers=auth("wrong")).status_code == 401
+    assert client.post("/page/suggestions", files=files, data=fields).status_code == 401  # no page cookie
+    for changes, reason in [({"photo": b"not an image"}, "unsupported_image_format"),
+                            ({"photo": b"\x89PNG\r\n\x1a\n" + b"0" * 40}, "undecodable_image"),
+                            ({"category": "spaceships"}, "unknown_category"),
+                            ({"title": "   "}, "empty_title")]:
+        files, fields = upload(row, **changes)
+        response = client.post("/v1/suggestions", files=files, data=fields, headers=auth())
+        assert response.status_code == 422 and response.json()["reason"] == reason, (changes, response.text)
+    files, fields = upload(row)
+    del fields["title"]  # a missing field: FastAPI's own 422, never a 500
+    assert client.post("/v1/suggestions", files=files, data=fields, headers=auth()).status_code == 422
+    files, fields = upload(row, seller_id="seven")
+    assert client.post("/v1/suggestions", files=files, data=fields, headers=auth()).status_code == 422
+    small = replace(conf.serving, max_request_bytes=1000)
+    tiny = TestClient(create_app(suggester, TOKEN, small, served, lambda: as_of, conf.scoring.max_feature_age_days))
+    response = tiny.post("/v1/suggestions", files=upload(row)[0], data=upload(row)[1], headers=auth())
+    assert response.status_code == 413 and response.json()["reason"] == "request_too_large"
+
+
+def test_the_model_swaps_when_latest_moves_and_a_started_request_keeps_its_model(spark, scored, service):
+    conf, _, _, _ = scored
+    client, suggester, served, _ = service
+    store = ModelStore(conf.storage.model_store)
+    old = store.resolve("latest")
+    payload = store.load(old)
+    shifted = "swap-test"  # the same weights, its suggestions one log unit higher
+    payload["model_config"] = {**payload["model_config"], "log_price_offset":
+                               payload["model_config"]["log_price_offset"] + 1.0}
+    store.register(shifted, {**payload, "model_version": shifted}, {**store.metadata(old), "model_version": shifted})
+    row, want = active_rows(spark, conf, 1)[0]
+    started = suggester.models.current  # what a request that began before the swap holds
+    stop = threading.Event()
+    loop = threading.Thread(target=refresh_forever, args=(suggester, 0.05, stop))
+    loop.start()
+    try:
+        store.set_latest(shifted)
+        deadline = time.monotonic() + 30
+        while suggester.models.current.version != shifted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = client.post("/v1/suggestions", files=upload(row)[0], data=upload(row)[1], headers=auth()).json()
+        assert got["model_version"] == shifted
+        assert got["suggested_price"] == pytest.approx(want["suggested_price"] * math.e, rel=1e-3)
+        assert started.version == old  # the old model object is untouched by the swap
+        frame = suggester.frame([UploadedListing(bytes(row["image"]), row["title"], row["description"] or "",
+                                                 row["category"], row["seller_id"], row["brand"], row["condition"])],
+                                started)
+        assert score_frame(frame, started, suggester.checks, 1, CATEGORY_KNOWN)["suggested_price"][0] \
+            == want["suggested_price"]
+    finally:
+        stop.set()
+        loop.join()
+        store.set_latest(old)
+        suggester.models.refresh()
+        assert suggester.models.current.version == old
+
+
+def test_the_sellers_page_prices_an_upload_in_a_real_browser(spark, scored, service, tmp_path):
+    """Headless Chromium (Debian's chromium and chromium-driver, installed by make setup) loads the
+    page, uploads a listing's photo, fills the form and submits; the rendered result is the batch
+    job's suggestion. A missing browser fails here: it is part of set-up."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    conf, as_of, _, _ = scored
+    client, suggester, served, _ = service
+    row, want = active_rows(spark, conf, 1)[0]
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(bytes(row["image"]))
+    page = client.get("/")
+    assert page.status_code == 200 and f'<option value="{row["category"]}">' in page.text
+    app = create_app(suggester, TOKEN, conf.serving, served, lambda: as_of, conf.scoring.max_feature_age_days)
+    with live_server(app) as url:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=en-US"):
+            options.add_argument(flag)
+        browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        try:
+            browser.get(url)
+            browser.find_element(By.ID, "photo").send_keys(str(photo))
+            browser.find_element(By.ID, "title").send_keys(row["title"])
+            browser.find_element(By.ID, "description").send_keys(row["description"] or "")
+            Select(browser.find_element(By.ID, "category")).select_by_value(row["category"])
+            seller = browser.find_element(By.ID, "seller_id")
+            seller.clear()
+            seller.send_keys(str(row["seller_id"]))
+            if row["brand"]:
+                browser.find_element(By.ID, "brand").send_keys(row["brand"])
+            if row["condition"]:
+                Select(browser.find_element(By.ID, "condition")).select_by_value(row["condition"])
+            browser.find_element(By.ID, "suggest").click()
+            price = WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "suggested-price"))[0]
+            assert f"{want['suggested_price']:,.2f}" in price.text, price.text
+            shown = browser.find_element(By.ID, "result").text
+            if not want["qualified"]:  # the reason and its hint, as the page splits them
+                what, _, hint = want["not_qualified_reason"].partition(": ")
+                assert what in shown and (not hint or hint[1:] in shown), shown
+            browser.save_screenshot(str(tmp_path / "page.png"))
+        finally:
+            browser.quit()
 
 
 def test_the_service_is_ready_only_with_fresh_statistics(scored, service):
@@ -146,7 +322,8 @@ def test_the_service_is_ready_only_with_fresh_statistics(scored, service):
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"], ready.text
     later = as_of + timedelta(days=conf.scoring.max_feature_age_days + 1)  # the clock moved, the store did not
-    stale = TestClient(create_app(suggester, TOKEN, 10_000, served, lambda: later, conf.scoring.max_feature_age_days))
+    stale = TestClient(create_app(suggester, TOKEN, conf.serving, served, lambda: later,
+                                  conf.scoring.max_feature_age_days))
     response = stale.get("/readyz")
     assert response.status_code == 503 and not response.json()["ready"] and response.json()["problems"]
 
