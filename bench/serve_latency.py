@@ -35,6 +35,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +137,7 @@ def drive(port: int, bodies: list[tuple[bytes, str]], concurrency: int,
 
 
 def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] if len(values) > 1 else values[0]
+    return float(np.percentile(values, q))
 
 
 def start_service(port: int, env: dict, log: Path) -> subprocess.Popen:
@@ -228,19 +229,14 @@ def batcher_counts(port: int) -> tuple[int, int]:
 
 def breakdown(listings: list[dict], repeats: int) -> dict[str, dict[str, float]]:
     """Median ms of each stage, with the service's own objects, for 1 listing and for 8."""
-    from feature_repo.store import open_store
-    from ingest.cleaning import ContentLimits, content_problem
-    from model.qualification import ReasonChecks
+    from ingest.cleaning import content_problem
     from pricesuggest.config import load_config
     from scoring.inference import score_frame
     from scoring.transforms import CATEGORY_KNOWN
-    from serving.suggester import ModelSlot, OnlineStatistics, Suggester, UploadedListing
+    from serving.suggester import UploadedListing, suggester_from_conf
 
-    conf = load_config()
-    models = ModelSlot(conf.storage.model_store)
-    models.refresh()
-    suggester = Suggester(models, OnlineStatistics(open_store(conf), conf.feast.feature_service),
-                          ContentLimits.from_conf(conf.cleaning), ReasonChecks.from_conf(conf.scoring))
+    suggester = suggester_from_conf(load_config())
+    models = suggester.models
     uploads = [UploadedListing(x["image"], x["title"], x["description"] or "", x["category"], x["seller_id"],
                                x["brand"], x["condition"]) for x in listings]
     out = {}

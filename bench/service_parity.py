@@ -31,15 +31,12 @@ def main(argv=None) -> int:
     from fastapi.testclient import TestClient
     from pyspark.sql import functions as F
 
-    from feature_repo.store import open_store
-    from ingest.cleaning import ContentLimits
-    from model.qualification import ReasonChecks
     from pricesuggest.clock import run_clock
     from pricesuggest.config import load_config
     from pricesuggest.delta_io import read_table
     from pricesuggest.spark import build_session
     from serving.app import ServedLog, create_app
-    from serving.suggester import ModelSlot, OnlineStatistics, Suggester
+    from serving.suggester import suggester_from_conf
 
     conf = load_config()
     spark = build_session(conf, "service_parity")
@@ -52,10 +49,7 @@ def main(argv=None) -> int:
     rows = read_table(spark, conf.storage.table_path("listings")).join(picked, "listing_id") \
         .select("listing_id", "image", "title", "description", "category", "seller_id", "brand", "condition",
                 *[f"batch_{c}" for c in batch_columns]).collect()
-    models = ModelSlot(conf.storage.model_store)
-    models.refresh()
-    suggester = Suggester(models, OnlineStatistics(open_store(conf), conf.feast.feature_service),
-                          ContentLimits.from_conf(conf.cleaning), ReasonChecks.from_conf(conf.scoring))
+    suggester = suggester_from_conf(conf)
     with tempfile.TemporaryDirectory() as scratch:
         client = TestClient(create_app(suggester, TOKEN, conf.serving, ServedLog(Path(scratch) / "served.jsonl"),
                                        lambda: as_of, conf.scoring.max_feature_age_days))

@@ -33,21 +33,17 @@ def main(argv=None) -> int:
 
     import uvicorn
 
-    from feature_repo.store import open_store
-    from ingest.cleaning import ContentLimits
-    from model.qualification import ReasonChecks
     from pricesuggest.clock import run_clock
     from pricesuggest.spark import build_session
     from serving.app import ServedLog, create_app
-    from serving.suggester import ModelSlot, OnlineStatistics, Suggester, refresh_forever
+    from serving.suggester import refresh_forever, suggester_from_conf
 
     spark = build_session(conf, JOB)  # only for the data clock (the listings table's declared clock)
     clock = {"as_of": run_clock(spark, conf, None).as_of}
-    models = ModelSlot(str(Path(resolve_root(conf.storage.model_store))))
-    if not models.refresh():
+    suggester = suggester_from_conf(conf)
+    models = suggester.models
+    if models.current is None:
         log.warning("no model registered yet: /readyz stays 503 until one is promoted")
-    suggester = Suggester(models, OnlineStatistics(open_store(conf), conf.feast.feature_service),
-                          ContentLimits.from_conf(conf.cleaning), ReasonChecks.from_conf(conf.scoring))
     stop = threading.Event()
 
     def reread_clock() -> None:

@@ -43,36 +43,15 @@ def main(argv=None) -> int:
     parser.add_argument("--listing-id", type=int, help="default: the first active listing with a brand and condition")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/img/seller_page.png")
     args = parser.parse_args(argv)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
-
-    from tests.live_server import CHROMEDRIVER, CHROMIUM
+    from tests.live_server import headless_chromium, price_on_the_page
 
     listing = demo_listing(args.listing_id)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=en-US",
-                 "--window-size=900,1100"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    browser = headless_chromium("--window-size=900,1100")
     with tempfile.TemporaryDirectory() as scratch:
         photo = Path(scratch) / "photo.png"
         photo.write_bytes(listing["image"])
         try:
-            browser.get(args.url)
-            browser.find_element(By.ID, "photo").send_keys(str(photo))
-            browser.find_element(By.ID, "title").send_keys(listing["title"])
-            browser.find_element(By.ID, "description").send_keys(listing["description"] or "")
-            Select(browser.find_element(By.ID, "category")).select_by_value(listing["category"])
-            browser.find_element(By.ID, "brand").send_keys(listing["brand"])
-            Select(browser.find_element(By.ID, "condition")).select_by_value(listing["condition"])
-            seller = browser.find_element(By.ID, "seller_id")
-            seller.clear()
-            seller.send_keys(str(listing["seller_id"]))
-            browser.find_element(By.ID, "suggest").click()
-            WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "suggested-price"))
+            price_on_the_page(browser, args.url, listing, photo)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             browser.save_screenshot(str(args.out))
         finally:

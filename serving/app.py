@@ -79,6 +79,7 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
                   description="Price suggestions for second-hand listings at upload time")
     app.state.batcher = batcher
     page_key = hmac.new(token.encode(), b"seller-page", hashlib.sha256).hexdigest()
+    template = PAGE.read_text()  # filled per request: the lists are the current model's
 
     app.add_middleware(BodyLimit, max_bytes=serving.max_request_bytes)  # inside the access log: 413s are logged
 
@@ -114,7 +115,7 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
         fields = loaded.inputs.fields if loaded else {}
         options = lambda name: "".join(  # noqa: E731
             f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in fields.get(name, []))
-        page = PAGE.read_text()
+        page = template
         for name, value in {"category_options": options("category"), "brand_options": options("brand"),
                             "condition_options": options("condition"), "currency": html.escape(serving.currency),
                             "max_text_chars": str(suggester.limits.max_text_chars)}.items():

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ import pandas as pd
 from feature_repo.definitions import PLATFORM_ID, view_name
 from ingest.cleaning import ContentLimits, content_problem
 from model.qualification import ReasonChecks
+from pricesuggest.config import AppConfig, resolve_root
 from scoring.inference import LoadedModel, cached_model, score_frame
 from scoring.transforms import CATEGORY_KNOWN
 
@@ -169,6 +171,18 @@ class Suggester:
         return Suggestion(row["suggested_price"], row["price_low"], row["price_high"], float(row["log_price"]),
                           bool(row["qualified"]), float(row["qualification_score"]), row["not_qualified_reason"],
                           row["model_version"], self.features_as_of)
+
+
+def suggester_from_conf(conf: AppConfig) -> Suggester:
+    """The service's Suggester as conf sets it up: the registry's `latest` (loaded when one is
+    registered: `models.current` is None otherwise), the feature service on the online store,
+    cleaning's limits and the reasons' checks."""
+    from feature_repo.store import open_store
+
+    models = ModelSlot(str(Path(resolve_root(conf.storage.model_store))))
+    models.refresh()
+    return Suggester(models, OnlineStatistics(open_store(conf), conf.feast.feature_service),
+                     ContentLimits.from_conf(conf.cleaning), ReasonChecks.from_conf(conf.scoring))
 
 
 def refresh_forever(suggester: Suggester, every_seconds: float, stop: threading.Event,

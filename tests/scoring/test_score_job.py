@@ -19,9 +19,8 @@ from fastapi.testclient import TestClient
 from pyspark.sql import functions as F
 
 from feature_repo.store import feast_on, open_store
-from ingest.cleaning import ContentLimits
 from jobs import load_served_suggestions, materialize_features, score_listings
-from model.qualification import REASON_UNKNOWN_CATEGORY, ReasonChecks
+from model.qualification import REASON_UNKNOWN_CATEGORY
 from pricesuggest.clock import run_clock
 from pricesuggest.config import PROJECT_ROOT, load_config
 from pricesuggest.delta_io import current_version, read_table
@@ -32,11 +31,11 @@ from scoring.inference import score_frame
 from scoring.stage import ScoringRequest, score_run
 from scoring.transforms import CATEGORY_KNOWN, SUGGESTION_COLUMNS, active_listings, scoring_entities
 from serving.app import ServedLog, create_app
-from serving.suggester import ModelSlot, OnlineStatistics, Suggester, UploadedListing, refresh_forever
+from serving.suggester import UploadedListing, refresh_forever, suggester_from_conf
 from tests.bad_listings import CASES, TEST_LIMITS, case_rows
 from tests.conftest import env_for
 from tests.listing_rows import listings_df
-from tests.live_server import CHROMEDRIVER, CHROMIUM, live_server
+from tests.live_server import headless_chromium, live_server, price_on_the_page
 from tests.pipeline_steps import generate_and_train
 
 FIRST_CASE_ID = 900001
@@ -135,11 +134,10 @@ TOKEN = "test-token"
 def service(spark, scored, tmp_path_factory):
     """The suggestion service's app over the scored world's `latest` and its online store."""
     conf, as_of, _, _ = scored
-    models = ModelSlot(conf.storage.model_store)
-    assert models.refresh()
-    # the cleaning limits the fixture's last scoring run used (its environment: the lowered test limits)
-    suggester = Suggester(models, OnlineStatistics(open_store(conf), conf.feast.feature_service),
-                          ContentLimits.from_conf(load_config().cleaning), ReasonChecks.from_conf(conf.scoring))
+    # the environment's conf: this module's world with the cleaning limits the fixture's last
+    # scoring run used (the lowered test limits)
+    suggester = suggester_from_conf(load_config())
+    assert suggester.models.current is not None
     served = ServedLog(tmp_path_factory.mktemp("served") / "served.jsonl")
     app = create_app(suggester, TOKEN, conf.serving, served, lambda: as_of,
                      conf.scoring.max_feature_age_days)
@@ -271,10 +269,7 @@ def test_the_sellers_page_prices_an_upload_in_a_real_browser(spark, scored, serv
     """Headless Chromium (Debian's chromium and chromium-driver, installed by make setup) loads the
     page, uploads a listing's photo, fills the form and submits; the rendered result is the batch
     job's suggestion. A missing browser fails here: it is part of set-up."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     conf, as_of, _, _ = scored
     client, suggester, served, _ = service
@@ -285,26 +280,9 @@ def test_the_sellers_page_prices_an_upload_in_a_real_browser(spark, scored, serv
     assert page.status_code == 200 and f'<option value="{row["category"]}">' in page.text
     app = create_app(suggester, TOKEN, conf.serving, served, lambda: as_of, conf.scoring.max_feature_age_days)
     with live_server(app) as url:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=en-US"):
-            options.add_argument(flag)
-        browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        browser = headless_chromium()
         try:
-            browser.get(url)
-            browser.find_element(By.ID, "photo").send_keys(str(photo))
-            browser.find_element(By.ID, "title").send_keys(row["title"])
-            browser.find_element(By.ID, "description").send_keys(row["description"] or "")
-            Select(browser.find_element(By.ID, "category")).select_by_value(row["category"])
-            seller = browser.find_element(By.ID, "seller_id")
-            seller.clear()
-            seller.send_keys(str(row["seller_id"]))
-            if row["brand"]:
-                browser.find_element(By.ID, "brand").send_keys(row["brand"])
-            if row["condition"]:
-                Select(browser.find_element(By.ID, "condition")).select_by_value(row["condition"])
-            browser.find_element(By.ID, "suggest").click()
-            price = WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "suggested-price"))[0]
+            price = price_on_the_page(browser, url, row, photo)
             assert f"{want['suggested_price']:,.2f}" in price.text, price.text
             shown = browser.find_element(By.ID, "result").text
             if not want["qualified"]:  # the reason and its hint, as the page splits them
