@@ -4,12 +4,14 @@
   .venv/bin/python bench/serve_latency.py --stores sqlite --requests 300 --seconds 30
 
 For each online store, starts the real service as a subprocess (`jobs/serve.py`, the embedded
-defaults; for Redis a scratch redis-server on loopback, materialised into by
+defaults: `serving.workers` worker processes, one torch thread each; for Redis a scratch redis-server on loopback, materialised into by
 `jobs/materialize_features.py` with a scratch registry), then drives POST /v1/suggestions at
 each concurrency level, bounded in requests and in seconds. Every request is a different
 active demo listing (its own photo bytes, text and seller), so no cache flatters the figures.
 The load generator (threads over http.client, multipart bodies encoded before the clock
-starts) runs on the same cores as the service, and its CPU is counted with the service's.
+starts) runs on the same cores as the service, and its CPU is counted with the service's
+(all of the service's processes: the workers, and the master with its Spark JVM). The mean
+batch is requests per forward pass, summed over the workers (each one's /healthz counts).
 
 Then a breakdown in this process, with the service's own objects: the photo decode and text
 checks (cleaning's content_problem), the online-store read, and the model call
@@ -140,7 +142,8 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def start_service(port: int, env: dict, log: Path) -> subprocess.Popen:
+def start_service(port: int, env: dict, log: Path, workers: int) -> subprocess.Popen:
+    """jobs/serve.py, once /readyz says ready and every worker answers."""
     service = subprocess.Popen([str(ROOT / ".venv/bin/python"), str(ROOT / "jobs/serve.py"), "--port", str(port)],
                                env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
@@ -152,7 +155,7 @@ def start_service(port: int, env: dict, log: Path) -> subprocess.Popen:
             connection.request("GET", "/readyz")
             response = connection.getresponse()
             body = json.loads(response.read())
-            if response.status == 200:
+            if response.status == 200 and len(batcher_counts(port, workers)) == workers:
                 return service
             if body.get("model_version") and body.get("problems"):
                 raise SystemExit(f"the service is not ready: {body['problems']}")
@@ -179,9 +182,16 @@ def redis_store(scratch: Path) -> tuple[dict, subprocess.Popen]:
     return env, server
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
+def cpu_seconds(process: psutil.Process, with_children: bool) -> float:
+    """CPU seconds of a process, and of everything under it (the service: its workers and Spark's JVM)."""
+    total = 0.0
+    for p in [process, *(process.children(recursive=True) if with_children else [])]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def bench_store(store: str, listings: list[dict], levels: list[int], requests: int, seconds: float,
@@ -189,8 +199,12 @@ def bench_store(store: str, listings: list[dict], levels: list[int], requests: i
     extra, redis = ({}, None) if store == "sqlite" else redis_store(scratch)
     port = free_port()
     env = {**os.environ, **extra, "PRICESUGGEST_API_TOKEN": TOKEN,
-           "PRICESUGGEST__serving__log_path": str(scratch / f"served-{store}.jsonl")}
-    service = start_service(port, env, scratch / f"serve-{store}.log")
+           "PRICESUGGEST__serving__log_path": str(scratch / f"served-{store}.jsonl"),
+           "PRICESUGGEST__serving__clock_path": str(scratch / f"clock-{store}.json")}
+    from pricesuggest.config import load_config
+
+    workers = load_config().serving.workers
+    service = start_service(port, env, scratch / f"serve-{store}.log", workers)
     results = []
     try:
         process, me = psutil.Process(service.pid), psutil.Process()
@@ -200,15 +214,15 @@ def bench_store(store: str, listings: list[dict], levels: list[int], requests: i
         for concurrency in levels:
             chunk = [bodies[(offset + i) % len(bodies)] for i in range(requests)]  # distinct listings per level
             offset += requests
-            counts_before = batcher_counts(port)
-            cpu_service, cpu_me = cpu_seconds(process), cpu_seconds(me)
+            counts_before = batcher_counts(port, workers)
+            cpu_service, cpu_me = cpu_seconds(process, True), cpu_seconds(me, False)
             latencies, errors, wall = drive(port, chunk, concurrency, seconds)
-            cpu_service, cpu_me = cpu_seconds(process) - cpu_service, cpu_seconds(me) - cpu_me
-            requests_priced, batches = (after - before for after, before in zip(batcher_counts(port), counts_before))
+            cpu_service, cpu_me = cpu_seconds(process, True) - cpu_service, cpu_seconds(me, False) - cpu_me
+            batch = mean_batch(counts_before, batcher_counts(port, workers))
             results.append(Level(store, concurrency, len(latencies), errors, round(wall, 2),
                                  round(len(latencies) / wall, 1), round(percentile(latencies, 50), 1),
                                  round(percentile(latencies, 95), 1), round(percentile(latencies, 99), 1),
-                                 round(requests_priced / max(batches, 1), 2), round(cpu_service, 1), round(cpu_me, 1)))
+                                 round(batch, 2), round(cpu_service, 1), round(cpu_me, 1)))
             print(json.dumps(asdict(results[-1])), flush=True)
     finally:
         service.terminate()
@@ -219,23 +233,41 @@ def bench_store(store: str, listings: list[dict], levels: list[int], requests: i
     return results
 
 
-def batcher_counts(port: int) -> tuple[int, int]:
-    """(requests priced, forward batches) so far, from the service's /healthz."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", "/healthz")
-    body = json.loads(connection.getresponse().read())
-    return body["priced_requests"], body["forward_batches"]
+def batcher_counts(port: int, workers: int) -> dict[int, tuple[int, int]]:
+    """Per worker process: (requests priced, forward batches) so far, from /healthz (each new
+    connection reaches one worker: asked until every worker has answered, or 50 times)."""
+    counts: dict[int, tuple[int, int]] = {}
+    for _ in range(50):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/healthz")
+        body = json.loads(connection.getresponse().read())
+        connection.close()
+        counts[body["worker_pid"]] = (body["priced_requests"], body["forward_batches"])
+        if len(counts) == workers:
+            break
+    return counts
+
+
+def mean_batch(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> float:
+    """Requests per forward pass over a level, across the workers seen both times."""
+    pids = before.keys() & after.keys()
+    requests = sum(after[p][0] - before[p][0] for p in pids)
+    return requests / max(sum(after[p][1] - before[p][1] for p in pids), 1)
 
 
 def breakdown(listings: list[dict], repeats: int) -> dict[str, dict[str, float]]:
     """Median ms of each stage, with the service's own objects, for 1 listing and for 8."""
+    import torch
+
     from ingest.cleaning import content_problem
     from pricesuggest.config import load_config
     from scoring.inference import score_frame
     from scoring.transforms import CATEGORY_KNOWN
     from serving.suggester import UploadedListing, suggester_from_conf
 
-    suggester = suggester_from_conf(load_config())
+    conf = load_config()
+    torch.set_num_threads(conf.serving.torch_threads)  # as in each service worker
+    suggester = suggester_from_conf(conf)
     models = suggester.models
     uploads = [UploadedListing(x["image"], x["title"], x["description"] or "", x["category"], x["seller_id"],
                                x["brand"], x["condition"]) for x in listings]

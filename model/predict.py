@@ -31,9 +31,11 @@ def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.
     keys = ("score", "typical_photo", "typical_text") if counterfactuals else ("score",)
     out = {k: np.zeros(len(arrays["image"])) for k in ("log_price", *keys)}
     weights = []
+    dtype = next(model.parameters()).dtype  # scoring's models run in float64 (scoring.inference.cached_model)
     for rows, batch in input_batches(arrays, batch_size, device):
-        regressor = model.regressor(*batch)
-        out["log_price"][rows] = model.suggestion(regressor.value, *batch).double().cpu().numpy()
+        batch = [x.to(dtype) if x.is_floating_point() else x for x in batch]
+        log_price, regressor = model.read(*batch)
+        out["log_price"][rows] = log_price.double().cpu().numpy()
         for key, logit in zip(keys, model.qualification_counterfactuals(*batch)):
             out[key][rows] = torch.sigmoid(logit).double().cpu().numpy()
         if modality_weights and regressor.modality_weights is not None:

@@ -290,13 +290,21 @@ class ServingConf:
     token_env: str  # environment variable holding the API's bearer token
     max_request_bytes: int  # a larger request is refused (413) before it is read
     log_path: str  # JSON lines of served suggestions (relative paths resolve against the project root)
+    workers: int  # worker processes behind the port (serving/worker.py), one per core
+    clock_path: str  # where jobs/serve.py publishes the data clock to its workers
     refresh_seconds: float  # how often `latest` and the data clock are re-read
     max_batch: int  # concurrent requests priced in one forward pass, at most (serving/batching.py)
+    max_batch_wait_ms: float  # how long a batch waits for requests already being read, at most
+    torch_threads: int  # torch's intra-op threads in the service process
     currency: str  # ISO 4217 code the seller's page shows prices in (display only)
 
     def __post_init__(self) -> None:
-        if self.max_request_bytes <= 0 or self.refresh_seconds <= 0 or self.max_batch < 1:
-            raise ConfigError("serving.max_request_bytes, serving.refresh_seconds and serving.max_batch must be > 0")
+        if self.max_request_bytes <= 0 or self.refresh_seconds <= 0 or self.max_batch < 1 or self.torch_threads < 1 \
+                or self.workers < 1:
+            raise ConfigError("serving.max_request_bytes, serving.refresh_seconds, serving.max_batch, "
+                              "serving.torch_threads and serving.workers must be > 0")
+        if self.max_batch_wait_ms < 0:
+            raise ConfigError("serving.max_batch_wait_ms must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,21 @@ class LoadedModel:
     mu: float
 
 
+# Scoring runs the model in float64: a float32 kernel's rounding depends on the batch's size (CPU
+# libraries pick their blocking by shape), so the same listing scored in another batch moved by
+# ~4e-5 in log price, a cent in 1 of 200 suggestions between the batch job and the service, and a
+# rerun's MERGE could rewrite rows. In float64 the same listing differs by ~1e-15 across batchings.
+# It costs ~35% more CPU per forward pass at the service's batch sizes (docs/BENCHMARKS.md).
+INFERENCE_DTYPE = torch.float64
+
+
 @lru_cache(maxsize=2)  # one per worker process: the model a run scores with (and a pinned one)
 def cached_model(store_root: str, version: str) -> LoadedModel:
     payload = ModelStore(store_root).load(version)
     model = model_from_payload(payload)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return LoadedModel(payload["model_version"], model.to(device).eval(), ModelInputs.from_dict(payload["inputs"]),
-                       device, float(payload["train_config"].get("mu", MU)))
+    return LoadedModel(payload["model_version"], model.to(device, INFERENCE_DTYPE).eval(),
+                       ModelInputs.from_dict(payload["inputs"]), device, float(payload["train_config"].get("mu", MU)))
 
 
 def limit_cpu_threads(threads: int | None) -> None:

@@ -20,14 +20,13 @@ JSON line (request id, model version, latency) and every suggestion appended to
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
 import json
-import logging
-import threading
+import os
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -40,35 +39,45 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from pricesuggest.config import ServingConf
 from scoring.stage import stale_features
+from serving.access_log import AccessLog
 from serving.batching import SuggestionBatcher
 from serving.limits import BodyLimit
 from serving.suggester import RejectedListing, Suggester, Suggestion, UploadedListing
 
 PAGE = Path(__file__).with_name("seller_page.html")
 PAGE_COOKIE = "pricesuggest_page"
+API_PATH, PAGE_PATH = "/v1/suggestions", "/page/suggestions"
+PRICED_PATHS = (API_PATH, PAGE_PATH)
 
-log = logging.getLogger("pricesuggest.serving")
 
 
 class ServedLog:
-    """Appends one JSON line per served suggestion (thread-safe; a job loads it into Delta)."""
+    """Appends one JSON line per served suggestion (a job loads the file into Delta).
+
+    Every worker process of the service appends to the same file: each line goes out in one
+    write() on an O_APPEND descriptor, which the kernel places whole at the file's end, so lines
+    from different processes never interleave (a line torn by a crash is set aside by the loader)."""
 
     def __init__(self, path: Path):
         self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
 
     def append(self, record: dict) -> None:
-        line = json.dumps(record, default=str, sort_keys=True)
-        with self._lock, self.path.open("a") as out:
-            out.write(line + "\n")
+        line = (json.dumps(record, default=str, sort_keys=True) + "\n").encode()
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+        if written != len(line):
+            raise OSError(f"{self.path}: wrote {written} of {len(line)} bytes of a served suggestion")
 
 
 def create_app(suggester: Suggester, token: str, serving: ServingConf, served_log: ServedLog,
                data_clock: Callable[[], date], max_feature_age_days: int) -> FastAPI:
     """The API and the seller's page around one Suggester. `data_clock` gives the pipeline's as-of
     (re-read by the caller)."""
-    batcher = SuggestionBatcher(suggester, serving.max_batch)
+    batcher = SuggestionBatcher(suggester, serving.max_batch, serving.max_batch_wait_ms / 1000)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -81,20 +90,8 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
     page_key = hmac.new(token.encode(), b"seller-page", hashlib.sha256).hexdigest()
     template = PAGE.read_text()  # filled per request: the lists are the current model's
 
-    app.add_middleware(BodyLimit, max_bytes=serving.max_request_bytes)  # inside the access log: 413s are logged
-
-    @app.middleware("http")
-    async def logged(request: Request, call_next):
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        started = time.perf_counter()
-        response = await call_next(request)
-        latency_ms = (time.perf_counter() - started) * 1000
-        response.headers["x-request-id"] = request.state.request_id
-        log.info(json.dumps({"request_id": request.state.request_id, "method": request.method,
-                             "path": request.url.path, "status": response.status_code,
-                             "model_version": getattr(request.state, "model_version", None),
-                             "latency_ms": round(latency_ms, 2)}))
-        return response
+    app.add_middleware(BodyLimit, max_bytes=serving.max_request_bytes)
+    app.add_middleware(AccessLog, batcher=batcher, priced_paths=PRICED_PATHS)  # outside BodyLimit: 413s are logged
 
     def unauthorised(detail: str) -> HTTPException:
         return HTTPException(401, detail={"reason": "unauthorised", "detail": detail},
@@ -126,8 +123,9 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
 
     @app.get("/healthz")
     def healthz() -> dict:
-        """Up; with the batcher's counts (requests / batches = the mean batch the load produced)."""
-        return {"status": "ok", "priced_requests": batcher.requests, "forward_batches": batcher.batches}
+        """Up; with this worker's batcher counts (requests / batches = the mean batch the load produced)."""
+        return {"status": "ok", "worker_pid": os.getpid(), "priced_requests": batcher.requests,
+                "forward_batches": batcher.batches}
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:
@@ -139,16 +137,18 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
                 "as_of": as_of.isoformat(), "features_as_of": features_as_of.isoformat() if features_as_of else None}
         return JSONResponse(body, status_code=200 if not problems else 503)
 
-    def suggest(request: Request, photo: Annotated[UploadFile, File()], title: Annotated[str, Form()],
-                category: Annotated[str, Form()], seller_id: Annotated[int, Form()],
-                description: Annotated[str, Form()] = "", brand: Annotated[str | None, Form()] = None,
-                condition: Annotated[str | None, Form()] = None) -> JSONResponse:
+    async def suggest(request: Request, photo: Annotated[UploadFile, File()], title: Annotated[str, Form()],
+                      category: Annotated[str, Form()], seller_id: Annotated[int, Form()],
+                      description: Annotated[str, Form()] = "", brand: Annotated[str | None, Form()] = None,
+                      condition: Annotated[str | None, Form()] = None) -> JSONResponse:
+        # async: the request waits on the batcher's future in the event loop, not in a thread of
+        # the thread pool (a hand-off per request that costs two cores ~1 ms each)
         started = time.perf_counter()
-        image = photo.file.read()
+        image = await photo.read()
         upload = UploadedListing(image, title, description, category, seller_id, brand or None, condition or None)
         if suggester.models.current is None:
             raise HTTPException(503, detail={"reason": "not_ready", "detail": "no model loaded yet"})
-        outcome = batcher.suggest(upload)
+        outcome = await asyncio.wrap_future(batcher.submit(upload))
         if isinstance(outcome, RejectedListing):
             return JSONResponse({"reason": outcome.reason, "detail": outcome.detail,
                                  "request_id": request.state.request_id}, status_code=422)
@@ -161,8 +161,8 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
                            "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
         return JSONResponse(response_body(outcome, request.state.request_id))
 
-    app.post("/v1/suggestions", dependencies=[Depends(authorised)])(suggest)
-    app.post("/page/suggestions", dependencies=[Depends(from_the_page)], include_in_schema=False)(suggest)
+    app.post(API_PATH, dependencies=[Depends(authorised)])(suggest)
+    app.post(PAGE_PATH, dependencies=[Depends(from_the_page)], include_in_schema=False)(suggest)
     return app
 
 
