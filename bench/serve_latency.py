@@ -36,6 +36,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psutil
@@ -43,6 +44,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TOKEN = "bench-token"
+if TYPE_CHECKING:
+    from serving.suggester import UploadedListing
 
 
 @dataclass
@@ -67,7 +70,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def active_listings(limit: int) -> list[dict]:
+def active_listings(limit: int) -> list[UploadedListing]:
     """`limit` listings the demo's batch run scored (state active), in a random order, as the
     seller's form would send them."""
     from pyspark.sql import functions as F
@@ -75,6 +78,7 @@ def active_listings(limit: int) -> list[dict]:
     from pricesuggest.config import load_config
     from pricesuggest.delta_io import read_table
     from pricesuggest.spark import build_session
+    from serving.suggester import UploadedListing
 
     conf = load_config()
     spark = build_session(conf, "serve_latency")
@@ -84,18 +88,17 @@ def active_listings(limit: int) -> list[dict]:
         .select("listing_id", "image", "title", "description", "category", "seller_id", "brand", "condition") \
         .collect()
     spark.stop()
-    return [{**r.asDict(), "image": bytes(r["image"])} for r in rows]
+    return [UploadedListing.from_listing(r) for r in rows]
 
 
-def multipart(listing: dict) -> tuple[bytes, str]:
+def multipart(listing: UploadedListing) -> tuple[bytes, str]:
     """(body, content type) of the form upload, encoded once, before any clock starts."""
     boundary = uuid.uuid4().hex
     parts = []
-    for name in ("title", "description", "category", "seller_id", "brand", "condition"):
-        value = "" if listing[name] is None else str(listing[name])
+    for name, value in listing.form_fields().items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="photo.png"\r\n'
-                 f"Content-Type: image/png\r\n\r\n".encode() + listing["image"] + b"\r\n")
+                 f"Content-Type: image/png\r\n\r\n".encode() + listing.photo + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -194,7 +197,7 @@ def cpu_seconds(process: psutil.Process, with_children: bool) -> float:
     return total
 
 
-def bench_store(store: str, listings: list[dict], levels: list[int], requests: int, seconds: float,
+def bench_store(store: str, listings: list[UploadedListing], levels: list[int], requests: int, seconds: float,
                 scratch: Path) -> list[Level]:
     extra, redis = ({}, None) if store == "sqlite" else redis_store(scratch)
     port = free_port()
@@ -255,7 +258,7 @@ def mean_batch(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, i
     return requests / max(sum(after[p][1] - before[p][1] for p in pids), 1)
 
 
-def breakdown(listings: list[dict], repeats: int) -> dict[str, dict[str, float]]:
+def breakdown(listings: list[UploadedListing], repeats: int) -> dict[str, dict[str, float]]:
     """Median ms of each stage, with the service's own objects, for 1 listing and for 8."""
     import torch
 
@@ -263,14 +266,13 @@ def breakdown(listings: list[dict], repeats: int) -> dict[str, dict[str, float]]
     from pricesuggest.config import load_config
     from scoring.inference import score_frame
     from scoring.transforms import CATEGORY_KNOWN
-    from serving.suggester import UploadedListing, suggester_from_conf
+    from serving.suggester import suggester_from_conf
 
     conf = load_config()
     torch.set_num_threads(conf.serving.torch_threads)  # as in each service worker
     suggester = suggester_from_conf(conf)
     models = suggester.models
-    uploads = [UploadedListing(x["image"], x["title"], x["description"] or "", x["category"], x["seller_id"],
-                               x["brand"], x["condition"]) for x in listings]
+    uploads = listings
     out = {}
     for size in (1, 8):
         stages: dict[str, list[float]] = {"decode_and_checks": [], "online_features": [], "model_call": []}

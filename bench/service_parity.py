@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     from pricesuggest.delta_io import read_table
     from pricesuggest.spark import build_session
     from serving.app import ServedLog, create_app
-    from serving.suggester import suggester_from_conf
+    from serving.suggester import UploadedListing, suggester_from_conf
 
     conf = load_config()
     spark = build_session(conf, "service_parity")
@@ -55,11 +55,10 @@ def main(argv=None) -> int:
                                        lambda: as_of, conf.scoring.max_feature_age_days))
         served = []
         for row in rows:
-            fields = {"title": row["title"], "description": row["description"] or "", "category": row["category"],
-                      "seller_id": str(row["seller_id"]), "brand": row["brand"] or "",
-                      "condition": row["condition"] or ""}
-            response = client.post("/v1/suggestions", data=fields, headers={"Authorization": f"Bearer {TOKEN}"},
-                                   files={"photo": ("photo.png", bytes(row["image"]), "image/png")})
+            listing = UploadedListing.from_listing(row)
+            response = client.post("/v1/suggestions", data=listing.form_fields(),
+                                   headers={"Authorization": f"Bearer {TOKEN}"},
+                                   files={"photo": ("photo.png", listing.photo, "image/png")})
             served.append(response.json() if response.status_code == 200 else {"status": response.status_code})
         logged = [json.loads(line) for line in (Path(scratch) / "served.jsonl").read_text().splitlines()]
     by_request = {x["request_id"]: x for x in logged}

@@ -40,6 +40,19 @@ class UploadedListing:
     brand: str | None = None
     condition: str | None = None
 
+    @classmethod
+    def from_listing(cls, row) -> UploadedListing:
+        """A stored `listings` row as its seller's form would send it, photo bytes and text exactly
+        as stored (what the parity checks and the benchmarks upload)."""
+        return cls(bytes(row["image"]), row["title"], row["description"] or "", row["category"], int(row["seller_id"]),
+                   row["brand"], row["condition"])  # bytes(): Spark hands binary columns over as bytearray
+
+    def form_fields(self) -> dict[str, str]:
+        """The form's text fields as a client posts them (no brand or condition: empty, which the
+        API reads as missing); the photo goes as the file part `photo`."""
+        return {"title": self.title, "description": self.description, "category": self.category,
+                "seller_id": str(self.seller_id), "brand": self.brand or "", "condition": self.condition or ""}
+
 
 class RejectedListing(ValueError):
     """What the seller sent cannot be priced; `reason` is one of cleaning's REJECT_REASONS or

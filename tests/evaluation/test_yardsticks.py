@@ -35,8 +35,10 @@ class Brightness(PriceSuggester):
         super().__init__(PriceModelConfig(**CFG))
         self.reads_photo = reads_photo
 
-    def suggestion(self, value, image, tokens, stats, fields):  # what every reading of a suggestion returns
-        return image.mean(dim=(1, 2, 3)) * 255 / 64.0 if self.reads_photo else torch.full_like(value, 2.0)
+    def read(self, image, tokens, stats, fields):  # what every reading of a suggestion returns
+        out = self.regressor(image, tokens, stats, fields)
+        value = image.mean(dim=(1, 2, 3)) * 255 / 64.0 if self.reads_photo else torch.full_like(out.value, 2.0)
+        return value, out
 
 
 def test_shuffled_within_moves_rows_only_inside_their_group():

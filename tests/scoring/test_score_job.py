@@ -146,11 +146,9 @@ def service(spark, scored, tmp_path_factory):
 
 def upload(row, **changes) -> tuple[dict, dict]:
     """A listing as the seller's form sends it, photo bytes and text exactly as stored: (files, fields)."""
-    fields = {"title": row["title"], "description": row["description"] or "", "category": row["category"],
-              "seller_id": str(row["seller_id"]), "brand": row["brand"] or "", "condition": row["condition"] or ""}
-    fields.update(changes)
-    photo = fields.pop("photo", bytes(row["image"]))  # Spark hands binary columns over as bytearray
-    return {"photo": ("photo.png", photo, "image/png")}, fields
+    listing = UploadedListing.from_listing(row)
+    fields = {**listing.form_fields(), **changes}
+    return {"photo": ("photo.png", fields.pop("photo", listing.photo), "image/png")}, fields
 
 
 def auth(token=TOKEN) -> dict:
@@ -252,9 +250,7 @@ def test_the_model_swaps_when_latest_moves_and_a_started_request_keeps_its_model
         assert got["model_version"] == shifted
         assert got["suggested_price"] == pytest.approx(want["suggested_price"] * math.e, rel=1e-3)
         assert started.version == old  # the old model object is untouched by the swap
-        frame = suggester.frame([UploadedListing(bytes(row["image"]), row["title"], row["description"] or "",
-                                                 row["category"], row["seller_id"], row["brand"], row["condition"])],
-                                started)
+        frame = suggester.frame([UploadedListing.from_listing(row)], started)
         assert score_frame(frame, started, suggester.checks, 1, CATEGORY_KNOWN)["suggested_price"][0] \
             == want["suggested_price"]
     finally:
@@ -344,12 +340,34 @@ def test_subset_run_scores_only_its_ids_and_closes_nothing(spark, scored):
     assert suggestions(spark, conf).where("state = 'closed'").count() == before
 
 
-def test_listings_closed_since_an_earlier_run_are_marked_closed(spark, scored):
+@pytest.fixture(scope="module")
+def rescored_concurrently(spark, scored):
+    """A run for an earlier day, then two runs for today at once: (the ids open after the
+    earlier run, the two runs' exit codes).
+
+    Both of today's runs start together, so both see the same snapshot and both have changes
+    to MERGE (the listings closed since the earlier day). They share this session's JVM (two
+    drivers' worth of JVM start-up is minutes of a 2-core CI), but each commits its own Delta
+    transaction, checked against the other's as two drivers' would be."""
     conf, as_of, _, _ = scored
-    earlier = as_of - timedelta(days=1)
-    assert score_listings.main(["--as-of", earlier.isoformat(), "--examples", "0"]) == 0
+    assert score_listings.main(["--as-of", (as_of - timedelta(days=1)).isoformat(), "--examples", "0"]) == 0
     open_then = {r["listing_id"] for r in suggestions(spark, conf).where("state <> 'closed'").collect()}
-    assert score_listings.main(["--examples", "0"]) == 0
+    codes: list[int | None] = [None, None]
+
+    def run(i: int) -> None:
+        codes[i] = score_listings.main(["--examples", "0"])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=900)
+    return open_then, codes
+
+
+def test_listings_closed_since_an_earlier_run_are_marked_closed(spark, scored, rescored_concurrently):
+    conf, as_of, _, _ = scored
+    open_then, _ = rescored_concurrently
     table = suggestions(spark, conf)
     closed = table.where("state = 'closed'")
     listings = read_table(spark, conf.storage.table_path("listings"))
@@ -379,6 +397,18 @@ def test_listings_closed_since_an_earlier_run_are_marked_closed(spark, scored):
         patch.setenv("PRICESUGGEST__scoring__min_sold_outcomes", "1")
         assert score_listings.main(["--examples", "0"]) == ExitCode.ACCURACY_DRIFT
     assert current_version(spark, outcomes_path) == version
+
+
+def test_two_concurrent_runs_neither_corrupt_nor_duplicate(spark, scored, rescored_concurrently):
+    conf, _, _, _ = scored
+    _, codes = rescored_concurrently
+    assert all(code in (0, ExitCode.WRITE_CONFLICT) for code in codes), codes  # committed, or failed cleanly
+    assert 0 in codes
+    table = suggestions(spark, conf)
+    assert table.count() == table.select("listing_id").distinct().count()
+    version = current_version(spark, conf.storage.table_path("price_suggestions"))
+    assert score_listings.main(["--examples", "0"]) == 0  # converged: a third run has nothing to change
+    assert current_version(spark, conf.storage.table_path("price_suggestions")) == version
 
 
 def test_online_store_serves_the_values_batch_scoring_read_offline(spark, scored):
@@ -462,31 +492,6 @@ def test_a_killed_python_worker_is_retried_and_the_run_ends_as_an_uninterrupted_
     monkeypatch.setenv(FAULT_MARKER_ENV, str(marker))
     assert dry_run() == uninterrupted  # the session's local[2,4] master retried the task
     assert marker.exists()  # the kill did fire (a scoring task's first attempt lost its worker)
-
-
-def test_two_concurrent_runs_neither_corrupt_nor_duplicate(spark, scored):
-    conf, as_of, _, _ = scored
-    assert score_listings.main(["--as-of", (as_of - timedelta(days=2)).isoformat(), "--examples", "0"]) == 0
-    # Both runs start together, so both see the same snapshot and both have changes to MERGE. They
-    # share this session's JVM (two drivers' worth of JVM start-up is minutes of a 2-core CI), but
-    # each commits its own Delta transaction, checked against the other's as two drivers' would be.
-    codes: list[int | None] = [None, None]
-
-    def run(i: int) -> None:
-        codes[i] = score_listings.main(["--examples", "0"])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=900)
-    assert all(code in (0, ExitCode.WRITE_CONFLICT) for code in codes), codes  # committed, or failed cleanly
-    assert 0 in codes
-    table = suggestions(spark, conf)
-    assert table.count() == table.select("listing_id").distinct().count()
-    version = current_version(spark, conf.storage.table_path("price_suggestions"))
-    assert score_listings.main(["--examples", "0"]) == 0  # converged: a third run has nothing to change
-    assert current_version(spark, conf.storage.table_path("price_suggestions")) == version
 
 
 def test_the_outputs_notebook_runs_and_draws_its_plots(scored):
