@@ -294,7 +294,7 @@ class ServingConf:
     clock_path: str  # where jobs/serve.py publishes the data clock to its workers
     refresh_seconds: float  # how often `latest` and the data clock are re-read
     max_batch: int  # concurrent requests priced in one forward pass, at most (serving/batching.py)
-    max_batch_wait_ms: float  # how long a batch waits for requests already being read, at most
+    max_batch_wait_ms: float  # how long a batch waits for other requests in flight, at most
     torch_threads: int  # torch's intra-op threads in the service process
     currency: str  # ISO 4217 code the seller's page shows prices in (display only)
 

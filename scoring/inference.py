@@ -38,7 +38,8 @@ class LoadedModel:
 # libraries pick their blocking by shape), so the same listing scored in another batch moved by
 # ~4e-5 in log price, a cent in 1 of 200 suggestions between the batch job and the service, and a
 # rerun's MERGE could rewrite rows. In float64 the same listing differs by ~1e-15 across batchings.
-# It costs ~35% more CPU per forward pass at the service's batch sizes (docs/BENCHMARKS.md).
+# It costs CPU: ~35% more per forward pass at the service's batch sizes, ~4.7x at batch 512
+# (CPU float64 convolutions leave oneDNN; docs/BENCHMARKS.md).
 INFERENCE_DTYPE = torch.float64
 
 

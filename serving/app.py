@@ -50,7 +50,6 @@ API_PATH, PAGE_PATH = "/v1/suggestions", "/page/suggestions"
 PRICED_PATHS = (API_PATH, PAGE_PATH)
 
 
-
 class ServedLog:
     """Appends one JSON line per served suggestion (a job loads the file into Delta).
 
