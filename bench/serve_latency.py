@@ -272,12 +272,11 @@ def breakdown(listings: list[UploadedListing], repeats: int) -> dict[str, dict[s
     torch.set_num_threads(conf.serving.torch_threads)  # as in each service worker
     suggester = suggester_from_conf(conf)
     models = suggester.models
-    uploads = listings
     out = {}
     for size in (1, 8):
         stages: dict[str, list[float]] = {"decode_and_checks": [], "online_features": [], "model_call": []}
         for r in range(repeats):
-            batch = uploads[r * size % len(uploads):][:size]
+            batch = listings[r * size % len(listings):][:size]
             t0 = time.perf_counter()
             for x in batch:
                 content_problem(x.photo, x.title, x.description, suggester.limits)

@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass
 
 from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteException, ConcurrentDeleteReadException,
-                              ConcurrentTransactionException, ConcurrentWriteException)
+                              ConcurrentTransactionException, ConcurrentWriteException, MetadataChangedException,
+                              ProtocolChangedException)
 from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -23,6 +25,11 @@ from pricesuggest.config import TableConf
 # Importing delta.exceptions also installs the converter that raises these instead of py4j errors.
 WRITE_CONFLICTS = (ConcurrentAppendException, ConcurrentDeleteReadException, ConcurrentDeleteDeleteException,
                    ConcurrentTransactionException, ConcurrentWriteException)
+
+# A metadata change (a constraint, the change feed) lost to a concurrent one: typically two runs
+# giving a new table the same contract. Re-read and add only what is still missing.
+CONTRACT_CONFLICTS = (MetadataChangedException, ProtocolChangedException, ConcurrentTransactionException)
+CONSTRAINT_EXISTS = "DELTA_CONSTRAINT_ALREADY_EXISTS"  # the other writer's ADD committed before ours began
 
 PROPERTY_PREFIX = "pricesuggest."
 
@@ -132,17 +139,40 @@ def _partitioned(writer, table: TableConf):
 
 
 def ensure_contract(spark: SparkSession, location: str, table: TableConf,
-                    properties: dict[str, str] | None = None) -> None:
+                    properties: dict[str, str] | None = None, conflict_retries: int = 3) -> None:
     """Add the conf's CHECK constraints and change feed that the table lacks (a commit only when one
     is missing). Adding a constraint checks every existing row, so a table that breaks its contract
     fails loudly here; afterwards Delta refuses any write that would break it, and constraints
-    survive overwrites. `properties`: the table's, when the caller has just read them."""
+    survive overwrites. `properties`: the table's, when the caller has just read them.
+
+    Two runs that create the same table give it its contract at once, and each change one of
+    them commits makes the other's fail. The loser re-reads and goes on with what is still
+    missing; only rounds in which nothing more got in place count against `conflict_retries`."""
     properties = _all_properties(spark, location) if properties is None else properties
+    stalled = 0
+    while changes := _contract_changes(location, table, properties):
+        try:
+            for change in changes:
+                spark.sql(change)
+            return
+        except (*CONTRACT_CONFLICTS, AnalysisException) as error:
+            if not isinstance(error, CONTRACT_CONFLICTS) and error.getErrorClass() != CONSTRAINT_EXISTS:
+                raise
+            properties = _all_properties(spark, location)
+            stalled = stalled + 1 if len(_contract_changes(location, table, properties)) >= len(changes) else 0
+            if stalled > conflict_retries:
+                raise
+            time.sleep(random.random())  # apart from the other writer's next change
+
+
+def _contract_changes(location: str, table: TableConf, properties: dict[str, str]) -> list[str]:
+    """The statements that give the table what its contract has and `properties` lack."""
+    changes = []
     if table.change_data_feed and properties.get("delta.enableChangeDataFeed") != "true":
-        spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
-    for name, expression in table.constraints().items():
-        if f"delta.constraints.{name}" not in properties:
-            spark.sql(f"ALTER TABLE delta.`{location}` ADD CONSTRAINT {name} CHECK ({expression})")
+        changes.append(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
+    changes += [f"ALTER TABLE delta.`{location}` ADD CONSTRAINT {name} CHECK ({expression})"
+                for name, expression in table.constraints().items() if f"delta.constraints.{name}" not in properties]
+    return changes
 
 
 def _add_new_columns(spark: SparkSession, df: DataFrame, location: str) -> None:

@@ -129,3 +129,33 @@ def test_every_table_is_addressable_by_name_and_follows_its_location(spark, tmp_
         assert spark.sql("SELECT count(*) AS n FROM pricesuggest.scoring_runs").first()["n"] == rows
         assert f"LOCATION '{location}'" in init_sql(conf)
         assert "price_suggestions" not in init_sql(conf)  # not written yet: nothing to point at
+
+
+def test_two_writers_giving_a_new_table_its_contract_at_once_both_succeed(spark, tmp_path):
+    """Both see the table without its constraints; the one whose ALTER loses re-reads and goes on."""
+    import threading
+
+    from pricesuggest.delta_io import ensure_contract
+
+    location = str(tmp_path / "contracted")
+    spark.createDataFrame([], "id long, v double").write.format("delta").save(location)
+    table = TableConf(path="contracted", key=["id"], write_mode="merge", not_null=["id", "v"],
+                      checks={"v_positive": "v > 0"}, change_data_feed=True)
+    errors: list[BaseException] = []
+
+    def give_contract() -> None:
+        try:
+            ensure_contract(spark, location, table, properties={})  # both start from "nothing there"
+        except BaseException as error:  # noqa: BLE001 - the assertion below names it
+            errors.append(error)
+
+    threads = [threading.Thread(target=give_contract) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    properties = spark.sql(f"SHOW TBLPROPERTIES delta.`{location}`").collect()
+    names = {r["key"] for r in properties}
+    assert {"delta.constraints.v_positive", "delta.constraints.id_not_null", "delta.constraints.v_not_null"} <= names
+
