@@ -16,7 +16,8 @@ encodes them (evaluation/harness.encode_split), the model trains through the pro
 (training/experiments.train_model) with conf/base/training.yaml's settings under the
 overrides, and the line starting RESULT gives the test split's MALE on sold items (as scored,
 and with the photo read once instead of the mirror average) and the qualification AUC for
-"own item loss below the test median" (evaluation/yardsticks.py).
+"own item loss below the test median" (evaluation/yardsticks.py); the line starting RANGE, the
+calibrated price range's coverage and width (evaluation/yardsticks.price_range_quality).
 docs/MODEL_DESIGN.md's measurements were made with it.
 """
 from __future__ import annotations
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
 
     from evaluation.harness import encode_split
     from evaluation.metrics import male
-    from evaluation.yardsticks import item_loss, qualification_auc
+    from evaluation.yardsticks import item_loss, price_range_quality, qualification_auc
     from model.config import PriceModelConfig
     from model.inputs import ModelInputs
     from model.predict import predict
@@ -121,6 +122,8 @@ def main(argv=None) -> int:
                  log_sold=log_sold, sold=sold)
     print(f"RESULT {args.scheme} seed {args.seed}: test MALE on sold items {male_sold:.4f} (photo read once: {male_one:.4f}), "
           f"qualification AUC {auc:.3f}, {len(history)} epochs (best {history[-1]['best_epoch']}), {seconds:.0f} s")
+    print("RANGE", json.dumps({k: round(v, 4) for k, v in
+                               price_range_quality(model, pred, score, data.test, data.validation).items()}))
     if args.diagnostics:
         from model.config import QUALIFIED_AT
         from model.diagnostics import modality_report

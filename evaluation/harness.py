@@ -26,7 +26,8 @@ from tqdm import tqdm
 from evaluation import baselines as bl
 from evaluation.metrics import metrics_by_qualification, segment_edges
 from evaluation.report import Gallery
-from evaluation.yardsticks import item_loss, photo_sensitivity, photo_visible_effect, qualification_auc, reason_quality
+from evaluation.yardsticks import (item_loss, photo_sensitivity, photo_visible_effect, price_range_quality, qualification_auc,
+                                   reason_quality)
 from model.config import PretrainConfig
 from model.diagnostics import modality_report
 from model.inputs import ModelInputs
@@ -241,6 +242,7 @@ class Runner:
         if model.cfg.use_image and "item_type" in test:
             out["photo_sensitivity_slope"] = photo_sensitivity(model, data.test, test, data.photo_visible,
                                                                self.device, seed)
+        out.update(price_range_quality(model, pred, qualification, data.test, data.validation))
         if train_cfg.constraint != "none":
             out["qualification_threshold"] = model.cfg.qualification_threshold
             out["qualification_auc"] = qualification_auc(item_loss(train_cfg, pred, data.test), qualification)

@@ -25,6 +25,11 @@ FLOOR = "observable_floor"  # ridge on listing_truth's attributes: a yardstick, 
 READING_METRICS = ["photo_importance", "text_importance", "photo_weight_mean", "photo_weight_std",
                    "photo_sensitivity_slope", "qualification_auc", "photo_reason_precision", "photo_reason_items",
                    "text_reason_precision", "text_reason_items", "generic_reason_share"]
+# the calibrated price range (model/conformal.py, evaluation.yardsticks.price_range_quality): coverage of the
+# sold test items' prices and mean log width, and a per-category constant interval's at the same level
+RANGE_METRICS = ["range_level", "range_coverage", "range_width", "range_coverage_qualified", "range_width_qualified",
+                 "range_coverage_unqualified", "range_width_unqualified", "constant_range_coverage",
+                 "constant_range_width"]
 MALE_TARGET = 0.42
 REGRESSION_COLUMNS = ["MALE", "RMSLE", "RMSE", "MAE", "R2", "segment_precision", "segment_recall", "segment_f1"]
 
@@ -169,10 +174,11 @@ def _spread(*sds: float) -> float:
     return max(0.0 if math.isnan(sd) else sd for sd in sds)
 
 
-def reading_table(summary, scheme: str, variants: list[str]) -> str:
-    rows = [[v, *[cell(summary, scheme, v, "all", m, 2 if "items" not in m else 0) for m in READING_METRICS]]
-            for v in variants if (scheme, v, "all", "photo_importance") in summary.index]
-    return table(["model", *READING_METRICS], rows)
+def reading_table(summary, scheme: str, variants: list[str], metrics: list[str] = READING_METRICS) -> str:
+    """One row per variant that recorded metrics[0] on this scheme."""
+    rows = [[v, *[cell(summary, scheme, v, "all", m, 2 if "items" not in m else 0) for m in metrics]]
+            for v in variants if (scheme, v, "all", metrics[0]) in summary.index]
+    return table(["model", *metrics], rows)
 
 
 def new_axes(width: float, height: float):
@@ -192,6 +198,28 @@ class Gallery:
     log_price: np.ndarray
     score: np.ndarray
     threshold: float
+
+
+def photo_explanations_figure(photos: np.ndarray, maps: dict[str, np.ndarray], titles: list[str]) -> Figure:
+    """A column per photo ([N, 3, H, W] uint8): the photo, then each map over it (Grad-CAM, occlusion...)."""
+    fig = Figure(figsize=(1.6 * len(photos), 1.7 * (1 + len(maps))))
+    axes = fig.subplots(1 + len(maps), len(photos), squeeze=False)
+    for j, photo in enumerate(photos):
+        picture = photo.transpose(1, 2, 0)
+        axes[0, j].imshow(picture)
+        axes[0, j].set_title(titles[j], fontsize=7)
+        for i, (name, values) in enumerate(maps.items(), start=1):
+            axes[i, j].imshow(picture)
+            axes[i, j].imshow(values[j], cmap="jet" if name != "occlusion" else "coolwarm", alpha=0.5,
+                              **({"vmin": -abs(values[j]).max(), "vmax": abs(values[j]).max()} if name == "occlusion"
+                                 else {}))
+    for i, name in enumerate(["photo", *maps]):
+        axes[i, 0].set_ylabel(name.replace("_", "-"), fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
 
 
 def plots(summary, splits, gallery: Gallery | None, full: str, deltas: list[float]) -> dict[str, Figure]:
@@ -341,6 +369,14 @@ def render_report(results: pd.DataFrame, splits, gallery: Gallery | None, full: 
               "for \"own item loss below the test median\". Reason precision: share of photo (text) reasons given "
               "to listings whose photo is degraded (text useless) in `listing_truth`.", "", source, "",
               reading_table(summary, "random", readers), ""]
+    for scheme in splits:  # runs that recorded the calibrated range (not the runs before it)
+        if any((scheme, v, "all", RANGE_METRICS[0]) in summary.index for v in readers):
+            lines += [f"## Calibrated price range ({scheme} split)", "",
+                      "Coverage: share of the sold test items whose sold price falls in the model's range "
+                      "(split conformal on the validation split, per qualification bucket and category: "
+                      "`model/conformal.py`); width: mean ln(high / low). The constant interval: one range of log "
+                      "sold prices per category, fitted the same way on validation, the same for every listing.",
+                      "", source, "", reading_table(summary, scheme, readers, RANGE_METRICS), ""]
     lines += ["## Plots", ""]
     lines += [f"![{name}]({link}/{name})" for name in sorted(figures)]
     return "\n".join(lines) + "\n", figures

@@ -10,6 +10,13 @@ All on the test split, from one trained model and the test rows joined with `lis
                            change of the photo-visible part of the fair price (item type effect x
                            category spread + log condition depreciation). 1: the model moves with
                            the photo exactly as the market does; 0: it ignores the photo.
+  range coverage, width    of the sold test items, the share whose sold price falls in the
+                           calibrated range (model/conformal.py), and its mean ln(high / low),
+                           for all, qualified and unqualified listings; beside them a per-category
+                           constant interval of log sold prices fitted the same way on validation
+  explanation mark share   on photos whose brand mark or wear drives the price, the share of
+                           Grad-CAM's, occlusion's and saliency's positive mass on the pixels the
+                           generator drew those marks on, against a centred blob and a uniform map
   reason precision         of the unqualified listings given a photo reason, the share whose photo
                            really is degraded (`photo_defect`); of those given the text reason, the
                            share whose text really is useless (`text_useless`)
@@ -23,9 +30,12 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
+from model.conformal import fit_offsets, range_offsets
+from model.explain import grad_cam, mass_share, occlusion, price_of, saliency
 from model.config import TrainConfig
 from model.predict import predict
 from model.price_net import PriceSuggester
+from training.train import input_batches
 from model.qualification import (PHOTO_REASONS, REASON_NO_DETAILS, REASON_UNCERTAIN, ReasonChecks, names_the_item,
                                  not_qualified_reasons)
 from training.train import item_losses
@@ -107,3 +117,64 @@ def reason_quality(model: PriceSuggester, arrays: Arrays, frame: pd.DataFrame, c
             # recall, for context: of the degraded photos (useless texts) left unqualified, how many are told so
             "photo_reason_recall": share(photo, defect & unqualified),
             "text_reason_recall": share(text, useless & unqualified)}
+
+
+def price_range_quality(model: PriceSuggester, pred: np.ndarray, score: np.ndarray, test: Arrays,
+                        validation: Arrays) -> dict[str, float]:
+    """The calibrated range's coverage and mean log width on the sold test items (all, qualified,
+    unqualified), and those of a per-category constant interval at the same level; {} without a range."""
+    cfg = model.cfg
+    if not cfg.range_offsets:
+        return {}
+    column = sorted(cfg.field_sizes).index("category")
+    sold = test["is_sold"] > 0.5
+    qualified = (score >= cfg.qualification_threshold)[sold]
+    category, log_sold, suggestion = test["form"][sold, column], test["log_sold"][sold], pred[sold]
+    low, high = range_offsets(cfg.range_offsets, qualified, category)
+    inside = (suggestion + low <= log_sold) & (log_sold <= suggestion + high)
+    out = {"range_level": cfg.range_level}
+    for name, rows in (("", np.ones(len(inside), dtype=bool)), ("_qualified", qualified), ("_unqualified", ~qualified)):
+        out[f"range_coverage{name}"] = float(inside[rows].mean()) if rows.any() else math.nan
+        out[f"range_width{name}"] = float((high - low)[rows].mean()) if rows.any() else math.nan
+    # the constant interval: the same fitting with a suggestion of 0, so its offsets are log prices
+    v_sold = validation["is_sold"] > 0.5
+    never = np.zeros(int(v_sold.sum()), dtype=bool)
+    constant = fit_offsets(validation["log_sold"][v_sold], never, validation["form"][v_sold, column], cfg.range_level,
+                           cfg.range_min_rows)
+    c_low, c_high = range_offsets(constant, np.zeros(len(category), dtype=bool), category)
+    out["constant_range_coverage"] = float(((c_low <= log_sold) & (log_sold <= c_high)).mean())
+    out["constant_range_width"] = float((c_high - c_low).mean())
+    return out
+
+
+def photo_maps(model: PriceSuggester, arrays: Arrays, device: torch.device, batch_size: int = 64,
+               patch: int = 8) -> dict[str, np.ndarray]:
+    """Per row, [N, H, W]: the regressor's Grad-CAM, occlusion (patches of `patch` px, half
+    overlapping) and saliency maps (model/explain.py)."""
+    model.eval().to(device)
+    maps: dict[str, list[np.ndarray]] = {"grad_cam": [], "occlusion": [], "saliency": []}
+    for _, (image, tokens, stats, fields) in input_batches(arrays, batch_size, device):
+        read = price_of(model, tokens, stats, fields)
+        maps["grad_cam"].append(grad_cam(model, read, image).cpu().numpy())
+        maps["occlusion"].append(occlusion(read, image, patch=patch, stride=max(1, patch // 2)).cpu().numpy())
+        maps["saliency"].append(saliency(read, image).cpu().numpy())
+    return {k: np.concatenate(v) for k, v in maps.items()}
+
+
+def centre_blob(size: int, sigma_share: float = 0.25) -> np.ndarray:
+    """A centred Gaussian [size, size] (sigma: a quarter of the side): the prior a map must beat."""
+    axis = (np.arange(size) + 0.5 - size / 2) / (sigma_share * size)
+    return np.exp(-0.5 * (axis[:, None] ** 2 + axis[None, :] ** 2))
+
+
+def explanation_mark_share(maps: dict[str, np.ndarray], masks: np.ndarray) -> dict[str, float]:
+    """Mean share of each map's mass on the marks ([N, H, W] booleans), beside the same share for a
+    centred blob and for a uniform map (= the marks' area). Grad-CAM and saliency are non-negative;
+    occlusion counts by magnitude, since a wear mark lowers the price (greying it out raises it)."""
+    marks = torch.from_numpy(masks)
+    out = {f"{name}_mark_share": float(mass_share(torch.from_numpy(np.abs(m) if name == "occlusion" else m),
+                                                  marks).mean()) for name, m in maps.items()}
+    blob = torch.from_numpy(np.broadcast_to(centre_blob(masks.shape[-1]), masks.shape).copy())
+    out["centre_blob_mark_share"] = float(mass_share(blob, marks).mean())
+    out["uniform_mark_share"] = float(masks.mean(axis=(1, 2)).mean())
+    return out

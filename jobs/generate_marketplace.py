@@ -14,10 +14,9 @@ from __future__ import annotations
 import sys
 
 from jobs.common import iso_date, job_parser, load_job_config, positive_int, setup_logging
-from marketplace.stage import TABLES, write_world
+from marketplace.stage import generate
 from marketplace.summary import format_summary
-from marketplace.world_plan import WorldPlanError, row_counts, world_plan
-from pricesuggest.delta_io import read_table, table_exists, table_properties
+from marketplace.world_plan import WorldPlanError
 from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import git_commit, new_run_id
 from pricesuggest.spark import build_session
@@ -50,36 +49,18 @@ def parse_args(argv):
 def main(argv=None) -> int:
     parser, args, conf = parse_args(argv)
     log = setup_logging()
-    gen, storage = conf.generator, conf.storage
-    spark = build_session(conf, JOB)
-    paths = {t: storage.table_path(t) for t in TABLES}
-    exists = table_exists(spark, paths["listings"])
-    existing = table_properties(spark, paths["listings"]) if exists and not args.overwrite else None
+    metadata = {"run_id": new_run_id(JOB), "job": JOB, "git_commit": git_commit(),
+                "generator_config_sha256": conf.generator.fingerprint()}
     try:
-        plan = world_plan(gen, existing, args.append_days, args.until)
+        run = generate(build_session(conf, JOB), conf, args.overwrite, args.append_days, args.until, metadata, log)
     except WorldPlanError as exc:
         parser.error(str(exc))
-    if plan.config_changed:
-        log.warning("extending a world made with generator config %s using config %s",
-                    existing.get("generator.config_sha256", "?")[:12], gen.fingerprint()[:12])
-    if plan.adds:
-        log.info("world %s..%s: %d listings, %d sellers (config %s)", plan.clock.start.date(), plan.clock.now.date(),
-                 plan.listings, plan.sellers, gen.fingerprint()[:12])
-        metadata = {"run_id": new_run_id(JOB), "job": JOB, "git_commit": git_commit(),
-                    "generator_config_sha256": gen.fingerprint()}
-        for table, written in write_world(spark, conf, plan, args.overwrite and exists, metadata).items():
-            log.info("%s: version %d (%s) %s", table, written.version, written.operation, written.metrics)
-    else:
-        log.info("world exists up to %s; nothing to generate (use --append-days/--until)", plan.clock.now.date())
-    final = read_table(spark, paths["listings"])
-    counts = row_counts(final, read_table(spark, paths["listing_truth"]))
-    if set(counts.values()) != {plan.listings}:
-        log.error("row accounting failed: expected %d listings, tables hold %s", plan.listings, counts)
+    if set(run.counts.values()) != {run.plan.listings}:
+        log.error("row accounting failed: expected %d listings, tables hold %s", run.plan.listings, run.counts)
         return ExitCode.ROW_ACCOUNTING
     if not args.no_summary:
-        print(format_summary(counts, final))
+        print(format_summary(run.counts, run.listings))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,28 +12,14 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 
-from delta.tables import DeltaTable
-
 from jobs.common import job_parser, load_job_config, setup_logging
 from pricesuggest.config import ConfigError
 from pricesuggest.delta_io import table_exists
-from pricesuggest.maintenance import Pin, compact_and_vacuum, normalise, retention_hours
+from pricesuggest.maintenance import compact_and_vacuum, model_pins, normalise, retention_hours
 from pricesuggest.spark import build_session
 from registry.store import ModelStore
 
 JOB = "maintain_tables"
-
-
-def model_pins(spark, store: ModelStore) -> list[Pin]:
-    pins = []
-    for version in store.versions():
-        data = store.metadata(version).get("training_table") or {}
-        if "table" in data and "version" in data and table_exists(spark, data["table"]):
-            history = DeltaTable.forPath(spark, data["table"]).history().where(f"version = {int(data['version'])}")
-            row = history.select("timestamp").first()
-            if row is not None:
-                pins.append(Pin(data["table"], int(data["version"]), row["timestamp"]))
-    return pins
 
 
 def main(argv=None) -> int:

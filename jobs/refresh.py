@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from pricesuggest.exit_codes import WARNINGS, ExitCode
-from pricesuggest.pipeline import jobs
+from pricesuggest.pipeline import STEPS, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def steps(args) -> list[list[str]]:
     """[job file, its arguments...] per step."""
     arguments = {"train_price_model": ["--skip-if-trained"],
                  "generate_marketplace": [] if args.demo else ["--until", args.until, "--no-summary"]}
-    chosen = jobs(ingest=bool(args.demo or args.until), retrain=args.demo or args.retrain)
+    chosen = jobs(ingest=bool(args.demo or args.until), retrain=args.demo or args.retrain, through=args.through)
     plan = [[f"{job}.py", *arguments.get(job, [])] for job in chosen]
     if args.maintain:
         plan.append(["maintain_tables.py"])
@@ -50,12 +50,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true",
                         help="the whole pipeline on the embedded defaults: the generator's default world, retrain included")
     parser.add_argument("--maintain", action="store_true", help="end with OPTIMIZE + VACUUM")
+    parser.add_argument("--through", choices=[s.job for s in STEPS],
+                        help="stop after this step (e.g. build_training_set: the data an evaluation reads)")
     parser.add_argument("--spark-submit", default=os.environ.get("SPARK_SUBMIT", "spark-submit"),
                         help="spark-submit command (with cluster options, quoted)")
     parser.add_argument("--print-only", action="store_true", help="print the steps, run nothing")
     args = parser.parse_args(argv)
     if args.demo and args.until:
         parser.error("--demo runs the generator's default world; --until is for a refresh of it")
+    if args.through and args.through not in jobs(ingest=bool(args.demo or args.until), retrain=args.demo or args.retrain):
+        parser.error(f"--through {args.through}: not a step of this refresh")
     return args
 
 

@@ -8,9 +8,10 @@ wall clock) with the stage's functions (scoring/stage.py): rejected rows go to
 `listings_rejected`, one row per listing is MERGEd into `price_suggestions`, and the run's
 summary is appended to `scoring_runs`.
 
-Exit codes: 0 scored; 1 rows in != scored + rejected; 2 usage; 3 nothing scored;
+Exit codes (pricesuggest/exit_codes.py, the README's table): 0 scored; 3 nothing scored;
 4 features older than scoring.max_feature_age_days (use --allow-stale); 5 no such model;
-6 lost every retry against concurrent writers (nothing committed: rerun).
+6 lost every retry against concurrent writers (nothing committed: rerun); 7 rows in !=
+scored + rejected (nothing committed); 9 committed, with an accuracy drift warning.
 """
 from __future__ import annotations
 
@@ -76,12 +77,9 @@ def main(argv=None) -> int:
     if summary["scored"] and args.examples:
         print(example_suggestions(result.rows, model_version, args.examples))
     result.rows.unpersist()
-    failed = {"failed: row accounting": ExitCode.ROW_ACCOUNTING, "failed: nothing scored": ExitCode.NOTHING_SCORED}
-    if summary["status"] in failed:
-        return failed[summary["status"]]
     for drift in result.drifts:
         log.warning("ACCURACY DRIFT (suggestions committed; retrain or roll back the model): %s", drift.message())
-    return ExitCode.ACCURACY_DRIFT if result.drifts else ExitCode.OK
+    return result.exit_code()
 
 
 if __name__ == "__main__":

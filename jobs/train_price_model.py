@@ -18,12 +18,10 @@ import sys
 from pathlib import Path
 
 from jobs.common import job_parser, load_job_config, positive_int, setup_logging
-from pricesuggest.exit_codes import ExitCode
 from pricesuggest.runinfo import new_run_id
 from pricesuggest.spark import build_session
 from registry.store import ModelStore
-from training.run import print_diagnostics, print_validation
-from training.stage import TrainingRequest, train_and_register
+from training.stage import TrainingRequest, report_and_promote, train_and_register
 
 JOB = "train_price_model"
 
@@ -66,25 +64,7 @@ def main(argv=None) -> int:
     request = TrainingRequest(run_id, args.num_proc or conf.training.num_proc, previous, args.epochs,
                               args.image_encoder, args.skip_if_trained)
     outcome = train_and_register(build_session(conf, JOB), conf, store, request, run_id.removeprefix(JOB + "-"), log)
-    if outcome.status == "failed":
-        log.error("%s", outcome.detail)
-        return ExitCode.TRAINING_FAILED
-    if outcome.status == "skipped":
-        print(f"model {outcome.model_version} was {outcome.detail}: skipped")
-        print_validation(outcome.model_version, store.metadata(outcome.model_version)["validation"])
-        return ExitCode.OK
-    final, model_version = outcome.final, outcome.model_version
-    print(f"registered model {model_version} (best epoch {final['best']['epoch']} of {final['epoch']})")
-    print_validation(model_version, {k: v for k, v in final["best"]["metrics"].items() if k.startswith("val_")})
-    print_diagnostics(final["diagnostics"], outcome.model.cfg.qualification_threshold,
-                      conf.training.min_photo_importance)
-    if args.no_promote:
-        print("not promoted (--no-promote)")
-        return 0
-    promoted, reason = store.promote(model_version, conf.training.promotion_metric, conf.training.promotion_tolerance,
-                                     conf.training.min_photo_importance, force=args.force)
-    print(f"{'promoted' if promoted else 'NOT promoted'} to latest: {reason}")
-    return 0
+    return report_and_promote(outcome, conf, store, log, promote=not args.no_promote, force=args.force)
 
 
 if __name__ == "__main__":

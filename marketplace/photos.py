@@ -75,10 +75,29 @@ def draw_photo(
     defect: str | None,
 ) -> bytes:
     """Return PNG bytes of a `size`x`size` RGB photo of one item."""
+    return photo_and_marks(rng, size, shape, colour, wear, brand, defect)[0]
+
+
+def photo_and_marks(
+    rng: np.random.Generator,
+    size: int,
+    shape: str,
+    colour: tuple[int, int, int],
+    wear: float,
+    brand: str | None,
+    defect: str | None,
+) -> tuple[bytes, np.ndarray]:
+    """(PNG bytes, bool [size, size]: where the brand mark and the wear marks are drawn).
+
+    The mask is what the photo explanations are checked against (evaluation only): the same
+    random draws make the same photo, and the mask is drawn beside it, costing no draw of its own.
+    """
     big = size * 2
     bg = tuple(int(v) for v in rng.integers(200, 250, size=3))
     img = Image.new("RGB", (big, big), bg)
     draw = ImageDraw.Draw(img)
+    marks = Image.new("L", (big, big), 0)
+    marks_draw = ImageDraw.Draw(marks)
 
     scale = rng.uniform(0.72, 0.92) * big
     ox = (big - scale) / 2 + rng.uniform(-0.06, 0.06) * big
@@ -104,6 +123,7 @@ def draw_photo(
     if brand:
         mark_shape, mark_colour = brand_mark(brand)
         _draw_mark(draw, mark_shape, mark_colour, ox + 0.5 * scale, oy + 0.5 * scale, 0.09 * scale)
+        _draw_mark(marks_draw, mark_shape, 255, ox + 0.5 * scale, oy + 0.5 * scale, 0.09 * scale)
 
     # Wear: scratches and stains over the item, more the worse its condition.
     for _ in range(rng.poisson(10 * wear)):
@@ -111,10 +131,12 @@ def draw_photo(
         dx, dy = rng.uniform(-0.15, 0.15, size=2) * scale
         tone = (255, 255, 255) if rng.random() < 0.5 else (20, 20, 20)
         draw.line((x0, y0, x0 + dx, y0 + dy), fill=tone, width=max(1, big // 64))
+        marks_draw.line((x0, y0, x0 + dx, y0 + dy), fill=255, width=max(1, big // 64))
     for _ in range(rng.poisson(6 * wear)):
         x0, y0 = ox + rng.uniform(0.2, 0.8) * scale, oy + rng.uniform(0.2, 0.8) * scale
         r = rng.uniform(0.02, 0.05) * scale
         draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=(110, 90, 60))
+        marks_draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=255)
 
     if defect == "clutter":  # other things lying around, over and behind the item
         for _ in range(rng.integers(8, 15)):
@@ -124,10 +146,12 @@ def draw_photo(
             (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x0 + w, y0 + h), fill=fill)
 
     img = img.resize((size, size), Image.LANCZOS)
+    marks = marks.resize((size, size), Image.BILINEAR)
     if defect == "cropped":  # a close-up of part of the item
         side = rng.uniform(0.42, 0.58) * size
         x0, y0 = rng.uniform(0, size - side, size=2)
         img = img.crop((x0, y0, x0 + side, y0 + side)).resize((size, size), Image.BILINEAR)
+        marks = marks.crop((x0, y0, x0 + side, y0 + side)).resize((size, size), Image.BILINEAR)
     elif defect == "blur":
         img = img.filter(ImageFilter.GaussianBlur(radius=rng.uniform(0.035, 0.05) * size))
     elif defect == "dark":  # under-exposed with uneven light from one side
@@ -140,4 +164,4 @@ def draw_photo(
 
     buffer = io.BytesIO()
     img.save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
+    return buffer.getvalue(), np.asarray(marks) >= 64  # a quarter-covered pixel or more

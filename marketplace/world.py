@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from marketplace.photos import PHOTO_DEFECTS, draw_photo
+from marketplace.photos import PHOTO_DEFECTS, photo_and_marks
 from marketplace.texts import compose_text
 from pricesuggest.config import GeneratorConf
 
@@ -153,9 +153,7 @@ class World:
         status = ("sold" if sells else "unsold") if closed else "active"
         image = None
         if draw_images:
-            photo_rng = np.random.default_rng([c.seed, int(listing_id), STREAM_PHOTO])
-            image = draw_photo(photo_rng, c.image_size, item_type, tuple(c.colours[colour]),
-                               cond.wear, brand, photo_defect)
+            image = self._photo(listing_id, item_type, colour, cond.wear, brand, photo_defect)[0]
             if row_defect == "missing_image":
                 image = None
             elif row_defect == "corrupt_image":
@@ -181,6 +179,20 @@ class World:
             "brand_in_photo": bool(brand) and photo_defect not in ("cropped", "off_centre", "dark"),
             "price_defect": price_defect, "row_defect": row_defect,
         }
+
+    def _photo(self, listing_id: int, item_type: str, colour: str, wear: float, brand: str | None,
+               defect: str | None) -> tuple[bytes, np.ndarray]:
+        """(the listing's photo, where its brand and wear marks are drawn), from the listing's photo stream."""
+        c = self.conf
+        rng = np.random.default_rng([c.seed, int(listing_id), STREAM_PHOTO])
+        return photo_and_marks(rng, c.image_size, item_type, tuple(c.colours[colour]), wear, brand, defect)
+
+    def photo_marks(self, listing_id: int, clock: WorldClock) -> np.ndarray:
+        """Bool [size, size]: where listing `listing_id`'s photo shows its brand mark and wear marks.
+        Evaluation only: what the photo explanations (model/explain.py) are checked against."""
+        row = self.listing(listing_id, clock, draw_images=False)
+        wear = next(cond.wear for cond in self.conf.conditions if cond.name == row["true_condition"])
+        return self._photo(listing_id, row["item_type"], row["colour"], wear, row["true_brand"], row["photo_defect"])[1]
 
     def _form_brand(self, rng: np.random.Generator, brand: str | None, brands: dict[str, float]) -> str | None:
         r = rng.random()

@@ -75,6 +75,13 @@ class PriceModelConfig:
     # Reasons: the word ids that say what the item is (model.qualification.fit_item_words,
     # fitted on validation with the threshold); a text with none of them is blamed on its own.
     item_words: tuple[int, ...] = ()
+    # The calibrated price range (model/conformal.py): its coverage level, the sold validation
+    # items a (qualified, category) group needs for offsets of its own, and the offsets, fitted on
+    # validation with the threshold (group key -> (low, high) log offsets; {}: a model saved
+    # before the range, scored without one)
+    range_level: float = 0.8
+    range_min_rows: int = 40
+    range_offsets: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.image_encoder not in ("scratch", "multi_task"):
@@ -85,6 +92,8 @@ class PriceModelConfig:
             raise ValueError("at least one modality must be used")
         if self.image_size % (2 ** len(self.conv_channels)):
             raise ValueError(f"image_size {self.image_size} must be divisible by 2^{len(self.conv_channels)}")
+        if not 0.0 < self.range_level < 1.0:
+            raise ValueError(f"range_level must be in (0, 1), got {self.range_level}")
         if not 0.0 <= self.modality_dropout < 0.5:
             raise ValueError(f"modality_dropout must be in [0, 0.5), got {self.modality_dropout}")
         if self.detail_crop and (self.detail_crop > self.image_size

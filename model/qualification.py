@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from model.conformal import fit_offsets
 from model.config import QUALIFIED_AT, TrainConfig
 from model.predict import predict
 from model.price_net import PriceSuggester
@@ -123,19 +124,20 @@ def classifier_embeddings(model: PriceSuggester, arrays: dict[str, np.ndarray], 
 
 def fit_qualification(model: PriceSuggester, train_cfg: TrainConfig, validation: dict[str, np.ndarray],
                       device: torch.device) -> float:
-    """Set the model's threshold, reference embeddings and item words from the validation arrays;
-    returns the threshold."""
+    """Set the model's threshold, price range offsets (model.conformal), reference embeddings and
+    item words from the validation arrays; returns the threshold."""
     category = validation["form"][:, sorted(model.cfg.field_sizes).index("category")]
     if model.cfg.use_text:
         model.cfg.item_words = fit_item_words(validation["tokens"], category, model.cfg.vocab_size)
+    out = predict(model, validation, device)
+    threshold = model.cfg.qualification_threshold = fit_threshold(out["score"], train_cfg)
+    qualified = out["score"] >= threshold
+    sold = validation["is_sold"] > 0.5
+    model.cfg.range_offsets = fit_offsets(validation["log_sold"][sold] - out["log_price"][sold], qualified[sold],
+                                          category[sold], model.cfg.range_level, model.cfg.range_min_rows)
     if not model.cfg.fused:  # an ablation without photo or text: nothing to fit references for
-        scores = predict(model, validation, device)["score"]
-        model.cfg.qualification_threshold = fit_threshold(scores, train_cfg)
-        return model.cfg.qualification_threshold
-    scores, visual, text = classifier_embeddings(model, validation, device)
-    threshold = fit_threshold(scores, train_cfg)
-    model.cfg.qualification_threshold = threshold
-    qualified = scores >= threshold
+        return threshold
+    _, visual, text = classifier_embeddings(model, validation, device)
     for c in range(len(model.reference_visual)):
         rows = (category == c) & qualified
         if not rows.any():  # no qualified listing of the category: all of its listings

@@ -16,13 +16,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from model.config import BaselineConfig, PretrainConfig, PriceModelConfig, TrainConfig
 from pricesuggest.photo import PhotoLimits
@@ -52,7 +52,7 @@ class TableConf:
     path: str
     key: list[str] = field(default_factory=list)
     partition_by: list[str] = field(default_factory=list)
-    write_mode: str = "merge"  # merge | overwrite | append
+    write_mode: Literal["merge", "overwrite", "append"] = "merge"
     # The contract Delta enforces on every write (a violating write fails and commits nothing):
     # columns that are never null, and named CHECK constraints (SQL over one row).
     not_null: list[str] = field(default_factory=list)
@@ -64,8 +64,6 @@ class TableConf:
         return {**{f"{c}_not_null": f"{c} IS NOT NULL" for c in self.not_null}, **self.checks}
 
     def __post_init__(self) -> None:
-        if self.write_mode not in ("merge", "overwrite", "append"):
-            raise ConfigError(f"write_mode must be merge|overwrite|append, got {self.write_mode!r}")
         if self.write_mode == "merge" and not self.key:
             raise ConfigError(f"table at {self.path!r}: write_mode merge needs a key")
 
@@ -204,13 +202,9 @@ class PipelineConf:
 
 @dataclass(frozen=True)
 class OnlineStoreConf:
-    type: str  # sqlite | redis
+    type: Literal["sqlite", "redis"]
     path: str = ""  # sqlite file
     connection_string: str = ""  # redis "host:port[,ssl=true,password=...]"
-
-    def __post_init__(self) -> None:
-        if self.type not in ("sqlite", "redis"):
-            raise ConfigError(f"online_store.type must be sqlite|redis, got {self.type!r}")
 
 
 @dataclass(frozen=True)
@@ -384,6 +378,19 @@ def join_uri(root: str, relative: str) -> str:
 # --------------------------------------------------------------------------- loading
 
 
+class _TextDates(yaml.SafeLoader):
+    """YAML that reads 2026-06-01 as text: no setting is a date object (as_of, start are ISO strings)."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_TextDates)  # noqa: S506 (a SafeLoader)
+
+
 def default_conf_dirs() -> list[Path]:
     base = Path(os.environ.get("PRICESUGGEST_CONF_DIR", PROJECT_ROOT / "conf"))
     return [base / "base", base / "local"]
@@ -400,7 +407,7 @@ def load_config(
     for directory in dirs:
         for path in sorted(Path(directory).glob("*.yaml")):
             try:
-                loaded = yaml.safe_load(path.read_text()) or {}
+                loaded = parse_yaml(path.read_text()) or {}
             except yaml.YAMLError as exc:
                 raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
             if not isinstance(loaded, dict):
@@ -410,7 +417,7 @@ def load_config(
     if overrides:
         tree = deep_merge(tree, overrides)
     tree["conf_dirs"] = tuple(str(d) for d in dirs)
-    return from_dict(AppConfig, tree, "")
+    return validate(tree)
 
 
 def env_overrides(env: typing.Mapping[str, str]) -> dict[str, Any]:
@@ -424,7 +431,7 @@ def env_overrides(env: typing.Mapping[str, str]) -> dict[str, Any]:
         node = tree
         for key in keys[:-1]:
             node = node.setdefault(key, {})
-        node[keys[-1]] = yaml.safe_load(raw)
+        node[keys[-1]] = parse_yaml(raw)
     return tree
 
 
@@ -438,54 +445,50 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def from_dict(cls: Any, data: Any, where: str) -> Any:
-    """Build `cls` (a dataclass or typing annotation) from plain YAML data, checking types."""
-    origin = typing.get_origin(cls)
-    if cls is Any:
-        return data
-    if dataclasses.is_dataclass(cls):
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
-        hints = typing.get_type_hints(cls)
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(f"{where or 'config'}: unknown key(s) {unknown}")
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            path = f"{where}.{f.name}" if where else f.name
-            if f.name in data:
-                kwargs[f.name] = from_dict(hints[f.name], data[f.name], path)
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ConfigError(f"{path}: missing required key")
-        try:
-            return cls(**kwargs)
-        except (ConfigError, ValueError) as exc:  # ValueError: a model-side dataclass's own check
-            raise ConfigError(f"{where}: {exc}") from exc
-    if origin in (list, tuple):
-        if not isinstance(data, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {type(data).__name__}")
-        (item,) = typing.get_args(cls)[:1]
-        return origin(from_dict(item, v, f"{where}[{i}]") for i, v in enumerate(data))
-    if origin is dict:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-        _, value_type = typing.get_args(cls)
-        return {str(k): from_dict(value_type, v, f"{where}.{k}") for k, v in data.items()}
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(cls)
-        if data is None and type(None) in args:
-            return None
-        return from_dict(next(a for a in args if a is not type(None)), data, where)
-    if cls is float and isinstance(data, (int, float)) and not isinstance(data, bool):
-        return float(data)
-    if cls in (int, str, bool) and type(data) is cls:
-        return data
-    if cls is str and isinstance(data, (int, float)) and not isinstance(data, bool):
-        return str(data)  # YAML reads 2026-06-01 as a date otherwise quoted; numbers as names
-    if cls is str and hasattr(data, "isoformat"):
-        return data.isoformat()
-    raise ConfigError(f"{where}: expected {getattr(cls, '__name__', cls)}, got {data!r}")
+# pydantic validates the tree into the stdlib dataclasses above and in model/config.py (coercing
+# YAML's numbers and dates where a str is wanted, lists into tuples). Every section forbids keys it
+# does not have, so a deployment's typo fails at start-up; the sections' own __post_init__ checks
+# (ConfigError, or a model-side ValueError) become validation errors at the key they belong to.
+SECTION_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+def _sections(cls: Any, seen: set[type]) -> set[type]:
+    """Every dataclass reachable from `cls`'s annotations (the config tree's sections)."""
+    for arg in typing.get_args(cls):
+        _sections(arg, seen)
+    if dataclasses.is_dataclass(cls) and cls not in seen:
+        seen.add(cls)
+        for hint in typing.get_type_hints(cls).values():
+            _sections(hint, seen)
+    return seen
+
+
+def _adapter() -> TypeAdapter:
+    for section in _sections(AppConfig, set()):
+        section.__pydantic_config__ = SECTION_CONFIG
+    return TypeAdapter(AppConfig)
+
+
+APP_CONFIG = _adapter()
+
+
+def validate(tree: dict[str, Any]) -> AppConfig:
+    """The merged tree as an AppConfig; a ConfigError names every offending key."""
+    try:
+        return APP_CONFIG.validate_python(tree)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "config"
+    if error["type"] == "unexpected_keyword_argument":
+        return f"{where}: unknown key"
+    if error["type"] == "missing":
+        return f"{where}: missing required key"
+    if error["type"] == "value_error":  # a section's own check: its message names the value
+        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    return f"{where}: {error['msg']}, got {error['input']!r}"
 
 
 def main(argv: list[str] | None = None) -> int:

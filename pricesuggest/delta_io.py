@@ -98,6 +98,8 @@ def write_table(
     # read once: a data write changes no property, so this also tells _set_properties what is there
     before = _all_properties(spark, location) if exists else {}
     if exists:
+        if table.write_mode == "merge":  # new columns first: the contract may gain a CHECK that reads one
+            _add_new_columns(spark, df, location)
         ensure_contract(spark, location, table, before)
     if not exists and (table.constraints() or table.change_data_feed):
         _partitioned(df.limit(0).write.format("delta").option("userMetadata", user_metadata), table) \
@@ -113,7 +115,6 @@ def write_table(
         df.write.format("delta").mode("append").option("userMetadata", user_metadata).save(location)
         result = _last_commit(spark, location)
     else:
-        _add_new_columns(spark, df, location)
         if changed_only and update_condition is None:
             update_condition = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in changed_only)
         for attempt in range(conflict_retries + 1):

@@ -12,12 +12,30 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+
+from pricesuggest.delta_io import table_exists
+
 
 @dataclass(frozen=True)
 class Pin:
     table: str  # the table's location, as the model's metadata records it
     version: int
     committed_at: datetime  # the pinned version's commit time
+
+
+def model_pins(spark: SparkSession, store) -> list[Pin]:
+    """The training_set versions the registered models of `store` (a registry.store.ModelStore) trained on."""
+    pins = []
+    for version in store.versions():
+        data = store.metadata(version).get("training_table") or {}
+        if "table" in data and "version" in data and table_exists(spark, data["table"]):
+            history = DeltaTable.forPath(spark, data["table"]).history().where(f"version = {int(data['version'])}")
+            row = history.select("timestamp").first()
+            if row is not None:
+                pins.append(Pin(data["table"], int(data["version"]), row["timestamp"]))
+    return pins
 
 
 def normalise(location: str) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from model.conformal import range_offsets
 from model.config import MU
 from model.inputs import ModelInputs
 from model.payload import model_from_payload
@@ -71,6 +72,8 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, 
                                    arrays["image"], names_the_item(arrays["tokens"], loaded.model.cfg.item_words),
                                    checks)
     suggested = np.exp(out["log_price"])
+    cfg = loaded.model.cfg
+    low, high = range_offsets(cfg.range_offsets, qualified, arrays["form"][:, sorted(cfg.field_sizes).index("category")])
     return pd.DataFrame({
         "listing_id": frame["listing_id"].to_numpy(),
         "suggested_price": np.round(suggested, 2),
@@ -80,6 +83,11 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, 
         # the seller-gain band: a suggestion s is right for a sale at [s / mu, s]
         "price_low": np.round(suggested / loaded.mu, 2),
         "price_high": np.round(suggested, 2),
+        # the calibrated range: where a sold price of a listing like this lands with probability
+        # range_level (split conformal on validation, model/conformal.py); null for a model without one
+        "range_low": np.round(suggested * np.exp(low), 2),
+        "range_high": np.round(suggested * np.exp(high), 2),
+        "range_level": np.where(np.isnan(low), np.nan, cfg.range_level),
         "qualified": qualified,
         "qualification_score": np.round(out["score"], 6),  # stable across batchings: reruns compare equal
         "not_qualified_reason": reason,

@@ -24,6 +24,7 @@ from model.qualification import ReasonChecks
 from pricesuggest.clock import RunClock, known_at, run_clock
 from pricesuggest.config import AppConfig
 from pricesuggest.delta_io import WriteResult, current_version, read_table, table_exists, write_table
+from pricesuggest.exit_codes import ExitCode
 from pricesuggest.faults import crash_while_writing
 from pricesuggest.runinfo import git_commit
 from registry.store import ModelStore
@@ -141,6 +142,13 @@ class ScoringResult:
     summary: dict        # the run's scoring_runs row
     rows: DataFrame      # its suggestion rows (persisted: the caller unpersists)
     drifts: list[Drift]  # model versions whose realised accuracy drifted (record_outcomes)
+
+    def exit_code(self) -> ExitCode:
+        """Failed accounting or nothing scored (nothing committed) first; then a drift warning."""
+        failed = {"failed: row accounting": ExitCode.ROW_ACCOUNTING, "failed: nothing scored": ExitCode.NOTHING_SCORED}
+        if self.summary["status"] in failed:
+            return failed[self.summary["status"]]
+        return ExitCode.ACCURACY_DRIFT if self.drifts else ExitCode.OK
 
 
 def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: ScoringRequest,

@@ -32,6 +32,9 @@ SCORED_COLUMNS = T.StructType([
     T.StructField("log_price", T.DoubleType(), True),  # to 6 decimals: the service's parity is checked on it
     T.StructField("price_low", T.DoubleType(), True),
     T.StructField("price_high", T.DoubleType(), True),
+    T.StructField("range_low", T.DoubleType(), True),  # the calibrated range (model/conformal.py)
+    T.StructField("range_high", T.DoubleType(), True),
+    T.StructField("range_level", T.DoubleType(), True),
     T.StructField("qualified", T.BooleanType(), True),
     T.StructField("qualification_score", T.DoubleType(), True),
     T.StructField("not_qualified_reason", T.StringType(), True),
@@ -40,7 +43,7 @@ SCORED_COLUMNS = T.StructType([
 # price_suggestions, in order (the README documents each column).
 SUGGESTION_COLUMNS = [
     "listing_id", "seller_id", "category", "list_price", "suggested_price", "log_price", "price_low", "price_high",
-    "qualified", "qualification_score", "not_qualified_reason", "list_price_flag", "state", "reject_reason",
+    "range_low", "range_high", "range_level", "qualified", "qualification_score", "not_qualified_reason", "list_price_flag", "state", "reject_reason",
     "model_version", "as_of", "features_as_of", "closed_as_of", "scored_at", "run_id",
 ]
 # A rerun that changes none of these leaves the row (and its scored_at / run_id) alone.

@@ -168,6 +168,7 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
 def response_body(suggestion: Suggestion, request_id: str) -> dict:
     return {"request_id": request_id, "suggested_price": suggestion.suggested_price,
             "band": {"low": suggestion.price_low, "high": suggestion.price_high},
+            "range": {"low": suggestion.range_low, "high": suggestion.range_high, "level": suggestion.range_level},
             "qualified": suggestion.qualified, "score": suggestion.qualification_score,
             "reason": suggestion.not_qualified_reason, "model_version": suggestion.model_version,
             "features_as_of": suggestion.features_as_of.isoformat() if suggestion.features_as_of else None}

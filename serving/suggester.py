@@ -108,6 +108,16 @@ class Suggestion:
     not_qualified_reason: str | None
     model_version: str
     features_as_of: date | None
+    range_low: float | None = None  # the calibrated range at range_level (None: a model without one)
+    range_high: float | None = None
+    range_level: float | None = None
+
+
+RANGE_COLUMNS = ("range_low", "range_high", "range_level")
+
+
+def _present(value) -> float | None:
+    return None if value is None or value != value else float(value)  # NaN: no range
 
 
 class OnlineStatistics:
@@ -183,7 +193,7 @@ class Suggester:
     def suggestion(self, row: dict) -> Suggestion:
         return Suggestion(row["suggested_price"], row["price_low"], row["price_high"], float(row["log_price"]),
                           bool(row["qualified"]), float(row["qualification_score"]), row["not_qualified_reason"],
-                          row["model_version"], self.features_as_of)
+                          row["model_version"], self.features_as_of, *(_present(row[c]) for c in RANGE_COLUMNS))
 
 
 def suggester_from_conf(conf: AppConfig) -> Suggester:

@@ -15,10 +15,11 @@ from pyspark.sql import SparkSession
 
 from pricesuggest.config import AppConfig
 from pricesuggest.delta_io import current_version, read_table
+from pricesuggest.exit_codes import ExitCode
 from registry.store import ModelStore
 from training.distributed import launch
 from training.plan import RunPlanError, plan_run, run_fingerprint, run_settings
-from training.run import TrainingFailed, register_run, train_process
+from training.run import TrainingFailed, print_diagnostics, print_validation, register_run, train_process
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,27 @@ def train_and_register(spark: SparkSession, conf: AppConfig, store: ModelStore, 
     except TrainingFailed as exc:
         return TrainingOutcome("failed", detail=str(exc))
     return TrainingOutcome("registered", model_version, final=final, model=model)
+
+
+def report_and_promote(outcome: TrainingOutcome, conf: AppConfig, store: ModelStore, log: logging.Logger,
+                       promote: bool = True, force: bool = False) -> ExitCode:
+    """Print what a run gave (validation, what the model reads) and move `latest` through the
+    promotion gate (or --force); the job's exit code."""
+    if outcome.status == "failed":
+        log.error("%s", outcome.detail)
+        return ExitCode.TRAINING_FAILED
+    if outcome.status == "skipped":
+        print(f"model {outcome.model_version} was {outcome.detail}: skipped")
+        print_validation(outcome.model_version, store.metadata(outcome.model_version)["validation"])
+        return ExitCode.OK
+    final, model_version, tc = outcome.final, outcome.model_version, conf.training
+    print(f"registered model {model_version} (best epoch {final['best']['epoch']} of {final['epoch']})")
+    print_validation(model_version, {k: v for k, v in final["best"]["metrics"].items() if k.startswith("val_")})
+    print_diagnostics(final["diagnostics"], outcome.model.cfg.qualification_threshold, tc.min_photo_importance)
+    if not promote:
+        print("not promoted (--no-promote)")
+        return ExitCode.OK
+    promoted, reason = store.promote(model_version, tc.promotion_metric, tc.promotion_tolerance,
+                                     tc.min_photo_importance, force=force)
+    print(f"{'promoted' if promoted else 'NOT promoted'} to latest: {reason}")
+    return ExitCode.OK

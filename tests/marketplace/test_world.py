@@ -38,6 +38,27 @@ def test_photo_stream_is_independent_of_drawing(tiny_conf):
     assert with_photo == without
 
 
+def test_photo_marks_are_where_the_brand_and_wear_marks_are_drawn(tiny_conf):
+    world = World(tiny_conf.generator, n_sellers=50)
+    clock = WorldClock(datetime(2026, 6, 1), 10.0, datetime(2026, 6, 21))
+    rows = {i: world.listing(i, clock) for i in range(1, 400)}
+    plain = next(i for i, r in rows.items() if not r["true_brand"] and r["true_condition"] == "new"
+                 and not r["photo_defect"])
+    branded = next(i for i, r in rows.items() if r["true_brand"] and r["true_condition"] == "new"
+                   and not r["photo_defect"])
+    worn = next(i for i, r in rows.items() if not r["true_brand"] and r["true_condition"] == "poor"
+                and not r["photo_defect"])
+    assert not world.photo_marks(plain, clock).any()  # nothing drawn on an unbranded new item
+    mark = world.photo_marks(branded, clock)
+    size = tiny_conf.generator.image_size
+    ys, xs = np.nonzero(mark)
+    # the mark sits at the item's centre, within the generator's offset of the photo's centre
+    assert 0 < mark.mean() < 0.05 and abs(ys.mean() - size / 2) < 0.1 * size and abs(xs.mean() - size / 2) < 0.1 * size
+    pixels = np.asarray(Image.open(io.BytesIO(rows[branded]["image"])).convert("RGB"), dtype=float)
+    assert pixels[mark].std(axis=0).mean() < pixels[~mark].std(axis=0).mean()  # one flat colour under the mask
+    assert world.photo_marks(worn, clock).mean() > mark.mean()  # scratches and stains over the item
+
+
 def clean(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame.price_defect.isna()]
 

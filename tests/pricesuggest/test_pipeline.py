@@ -30,6 +30,13 @@ def test_feast_is_applied_before_any_step_reads_it():
     assert jobs(through="train_price_model")[-1] == "train_price_model"
 
 
+def test_through_stops_after_that_step_and_must_be_one_of_the_refresh():
+    assert plan("--demo", "--through", "build_training_set")[-1] == "build_training_set.py"
+    assert len(plan("--demo", "--through", "build_training_set")) == 4
+    with pytest.raises(SystemExit):
+        refresh.parse_args(["--through", "train_price_model"])  # a daily refresh does not retrain
+
+
 def test_demo_and_until_together_are_refused():
     with pytest.raises(SystemExit):
         refresh.parse_args(["--demo", "--until", "2026-09-02"])

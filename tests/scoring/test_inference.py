@@ -107,6 +107,22 @@ def test_score_frame_one_row_per_listing_with_band_and_gate(loaded):
                                   score_frame(frame, loaded, ReasonChecks(), batch_size=3, category_known_column="known"))
 
 
+def test_score_frame_range_comes_from_the_fitted_offsets_and_is_null_without_them(loaded):
+    frame = pd.DataFrame({"listing_id": [1, 2], "image": [png(SHARP), png(SHARP)], "title": ["nike shoes", "nike"],
+                          "description": ["", ""], "brand": ["nike", "nike"], "category": ["shoes", "phones"],
+                          "condition": ["new", "new"], "stat": [1.0, 1.0], "known": [True, True]})
+    out = score_frame(frame, loaded, ReasonChecks(), 2, "known")
+    assert out[["range_low", "range_high", "range_level"]].isna().all().all()  # a model saved before the range
+    loaded.model.cfg.qualification_threshold = 0.0  # both qualified
+    # shoes (category id 2) has offsets of its own; phones (id 1) falls back to the qualified bucket's
+    loaded.model.cfg.range_offsets = {"1:2": (-0.5, 0.25), "1:*": (-1.0, 1.0), "*:*": (-2.0, 2.0)}
+    out = score_frame(frame, loaded, ReasonChecks(), 2, "known")
+    s = out["suggested_price"].to_numpy()
+    assert np.allclose(out["range_low"], s * np.exp([-0.5, -1.0]), rtol=1e-3)
+    assert np.allclose(out["range_high"], s * np.exp([0.25, 1.0]), rtol=1e-3)
+    assert (out["range_level"] == 0.8).all()
+
+
 def test_payload_round_trip_and_an_old_format_is_named(loaded):
     payload = model_payload(loaded.model, {"mu": 1.2}, loaded.inputs, {"version": 3}, "v-test", "abc")
     restored = model_from_payload(payload)

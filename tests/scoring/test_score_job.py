@@ -174,6 +174,9 @@ def test_the_service_suggests_what_the_batch_job_stored(spark, scored, service):
         got = response.json()
         assert got["suggested_price"] == want["suggested_price"]  # to the cent
         assert (got["band"]["low"], got["band"]["high"]) == (want["price_low"], want["price_high"])
+        assert (got["range"]["low"], got["range"]["high"], got["range"]["level"]) == \
+            (want["range_low"], want["range_high"], want["range_level"])
+        assert want["range_low"] is not None  # the scoring fixture's model was trained with the range
         assert got["qualified"] == want["qualified"] and got["reason"] == want["not_qualified_reason"]
         assert got["score"] == pytest.approx(want["qualification_score"], abs=1e-6)
         assert got["model_version"] == want["model_version"]

@@ -3,7 +3,8 @@ from datetime import date
 
 import pytest
 
-from scoring.stage import run_status, stale_features
+from pricesuggest.exit_codes import ExitCode
+from scoring.stage import ScoringResult, run_status, stale_features
 
 
 @pytest.mark.parametrize("snapshot, limit, stale", [
@@ -30,3 +31,14 @@ def test_statistics_older_than_the_limit_are_stale(snapshot, limit, stale):
 def test_a_run_commits_only_when_every_row_is_accounted_for_and_something_scored(rows_in, scored, rejected,
                                                                                  dry_run, status):
     assert run_status(rows_in, scored, rejected, dry_run) == status
+
+
+@pytest.mark.parametrize("status, drifts, code", [
+    ("succeeded", [], ExitCode.OK),
+    ("dry run", [], ExitCode.OK),
+    ("succeeded", ["drift"], ExitCode.ACCURACY_DRIFT),  # committed: a warning
+    ("failed: row accounting", ["drift"], ExitCode.ROW_ACCOUNTING),  # a failure outranks a warning
+    ("failed: nothing scored", [], ExitCode.NOTHING_SCORED),
+])
+def test_a_runs_exit_code_says_failure_before_warning(status, drifts, code):
+    assert ScoringResult({"status": status}, rows=None, drifts=drifts).exit_code() == code
