@@ -59,6 +59,33 @@ def export_rows(path: Path) -> None:
     spark.stop()
 
 
+def registered_model_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a benchmark over a registered model on the exported rows (price_range, photo_explanations)."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    parser.add_argument("--model-version", default="latest")
+    parser.add_argument("--rows", type=Path, default=ROOT / "data/bench/model_variants.parquet")
+    return parser
+
+
+def registered_on_random_split(version: str, rows: Path):
+    """(payload, model, the random split encoded with the model's own inputs) for a registered model
+    trained on the demo's training_set; the rows are exported on first use."""
+    if not (rows.exists() and inputs_path(rows).exists()):
+        export_rows(rows)
+    import pandas as pd
+
+    from evaluation.harness import encode_split
+    from model.inputs import ModelInputs
+    from model.payload import model_from_payload
+    from pricesuggest.config import load_config
+    from registry.store import ModelStore
+
+    payload = ModelStore(load_config().storage.model_store).load(version)
+    data = encode_split(pd.read_parquet(rows), "random", "split", ModelInputs.from_dict(payload["inputs"]))
+    return payload, model_from_payload(payload), data
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -14,57 +14,42 @@ and the least qualified listings, each photo with its Grad-CAM and occlusion map
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from model_variants import registered_model_parser, registered_on_random_split  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--model-version", default="latest")
+    parser = registered_model_parser(__doc__)
     parser.add_argument("--items", type=int, default=200, help="test photos checked against their marks")
     parser.add_argument("--patch", type=int, default=8, help="occlusion patch side in pixels (stride: half)")
-    parser.add_argument("--rows", type=Path, default=ROOT / "data/bench/model_variants.parquet")
     parser.add_argument("--figure", type=Path, default=ROOT / "docs/evaluation/photo_explanations.png")
     args = parser.parse_args(argv)
-    from model_variants import export_rows, inputs_path
-
-    if not (args.rows.exists() and inputs_path(args.rows).exists()):
-        export_rows(args.rows)
     import numpy as np
-    import pandas as pd
     import torch
 
-    from evaluation.harness import encode_split
     from evaluation.report import photo_explanations_figure
     from evaluation.yardsticks import explanation_mark_share, photo_maps
-    from marketplace.world import World, WorldClock
-    from model.inputs import ModelInputs
-    from model.payload import model_from_payload
+    from marketplace.world import World
+    from marketplace.world_plan import world_plan
     from model.predict import predict
     from pricesuggest.config import load_config
-    from registry.store import ModelStore
 
     torch.manual_seed(0)
     conf = load_config()
-    payload = ModelStore(conf.storage.model_store).load(args.model_version)
-    model, device = model_from_payload(payload), torch.device("cpu")
-    data = encode_split(pd.read_parquet(args.rows), "random", "split", ModelInputs.from_dict(payload["inputs"]))
+    payload, model, data = registered_on_random_split(args.model_version, args.rows)
+    device = torch.device("cpu")
     test = data.test_frame
     wear = {c.name: c.wear for c in conf.generator.conditions}
     drives = (test["photo_defect"].isna() & (test["true_brand"].notna() | (test["true_condition"].map(wear) >= 0.5)))
     rows = np.flatnonzero(drives.to_numpy())[:args.items]
-    gen = conf.generator
-    start = datetime.fromisoformat(gen.start)
-    world = World(gen, n_sellers=gen.sellers)  # the demo's world: the conf it was generated with
-    clock = WorldClock(start, gen.listings / gen.days, start + timedelta(days=gen.days))
+    plan = world_plan(conf.generator, None)  # the demo's world: a new one from the conf it was generated with
+    world, clock = World(conf.generator, n_sellers=plan.sellers), plan.clock
     ids = test["listing_id"].to_numpy()[rows]
     for i, listing_id in zip(rows[:5], ids[:5]):  # the world redraws the very photo that was scored
         if world.listing(int(listing_id), clock)["image"] != bytes(test["image"].iloc[i]):

@@ -14,7 +14,6 @@ out-of-time figures come from `bench/model_variants.py --scheme oot_split` (its 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,34 +21,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from model_variants import registered_model_parser, registered_on_random_split  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--model-version", default="latest")
-    parser.add_argument("--rows", type=Path, default=ROOT / "data/bench/model_variants.parquet")
+    parser = registered_model_parser(__doc__)
     args = parser.parse_args(argv)
-    from model_variants import export_rows, inputs_path
-
-    if not (args.rows.exists() and inputs_path(args.rows).exists()):
-        export_rows(args.rows)
-    import pandas as pd
     import torch
 
-    from evaluation.harness import encode_split
     from evaluation.yardsticks import price_range_quality
     from model.config import TrainConfig
-    from model.inputs import ModelInputs
-    from model.payload import model_from_payload
     from model.predict import predict
     from model.qualification import fit_qualification
-    from pricesuggest.config import load_config
-    from registry.store import ModelStore
 
-    payload = ModelStore(load_config().storage.model_store).load(args.model_version)
-    model = model_from_payload(payload)
-    data = encode_split(pd.read_parquet(args.rows), "random", "split", ModelInputs.from_dict(payload["inputs"]))
+    payload, model, data = registered_on_random_split(args.model_version, args.rows)
     train_cfg = TrainConfig(**payload["train_config"])
     device = torch.device("cpu")
     fit_qualification(model, train_cfg, data.validation, device)

@@ -31,11 +31,16 @@ from pricesuggest.pipeline import STEPS, jobs
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def refresh_jobs(args, through: str | None = None) -> list[str]:
+    """The pipeline's jobs this refresh runs: ingestion with --demo/--until, retraining with --demo/--retrain."""
+    return jobs(ingest=bool(args.demo or args.until), retrain=args.demo or args.retrain, through=through)
+
+
 def steps(args) -> list[list[str]]:
     """[job file, its arguments...] per step."""
     arguments = {"train_price_model": ["--skip-if-trained"],
                  "generate_marketplace": [] if args.demo else ["--until", args.until, "--no-summary"]}
-    chosen = jobs(ingest=bool(args.demo or args.until), retrain=args.demo or args.retrain, through=args.through)
+    chosen = refresh_jobs(args, through=args.through)
     plan = [[f"{job}.py", *arguments.get(job, [])] for job in chosen]
     if args.maintain:
         plan.append(["maintain_tables.py"])
@@ -58,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.demo and args.until:
         parser.error("--demo runs the generator's default world; --until is for a refresh of it")
-    if args.through and args.through not in jobs(ingest=bool(args.demo or args.until), retrain=args.demo or args.retrain):
+    if args.through and args.through not in refresh_jobs(args):
         parser.error(f"--through {args.through}: not a step of this refresh")
     return args
 

@@ -65,19 +65,6 @@ def _draw_mark(draw: ImageDraw.ImageDraw, shape: str, colour, cx: float, cy: flo
         draw.line([(cx - r, cy - r / 2), (cx, cy + r / 2), (cx + r, cy - r / 2)], fill=colour, width=max(2, int(r / 2)))
 
 
-def draw_photo(
-    rng: np.random.Generator,
-    size: int,
-    shape: str,
-    colour: tuple[int, int, int],
-    wear: float,
-    brand: str | None,
-    defect: str | None,
-) -> bytes:
-    """Return PNG bytes of a `size`x`size` RGB photo of one item."""
-    return photo_and_marks(rng, size, shape, colour, wear, brand, defect)[0]
-
-
 def photo_and_marks(
     rng: np.random.Generator,
     size: int,
@@ -87,7 +74,8 @@ def photo_and_marks(
     brand: str | None,
     defect: str | None,
 ) -> tuple[bytes, np.ndarray]:
-    """(PNG bytes, bool [size, size]: where the brand mark and the wear marks are drawn).
+    """(PNG bytes of a `size`x`size` RGB photo of one item, bool [size, size]: where the brand mark
+    and the wear marks are drawn).
 
     The mask is what the photo explanations are checked against (evaluation only): the same
     random draws make the same photo, and the mask is drawn beside it, costing no draw of its own.
