@@ -16,13 +16,16 @@ from training.train import input_batches
 
 @torch.no_grad()
 def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.device, batch_size: int = 512,
-            counterfactuals: bool = False, modality_weights: bool = False) -> dict[str, np.ndarray]:
+            counterfactuals: bool = False, modality_weights: bool = False,
+            embeddings: bool = False) -> dict[str, np.ndarray]:
     """Per row, in order: "log_price" (the suggestion) and "score" (qualification, sigmoid).
 
     counterfactuals: also "typical_photo" and "typical_text", the score with the category's
         typical photo / text in place of the listing's (the reasons are read from them).
     modality_weights: also "modality_weights" [N, 2], the regressor's fusion weights (photo,
         text), when it fuses with attention.
+    embeddings: also "embedding" [N, D], the regressor's reading of photo and text that comparable
+        sold listings are searched in (NetOutput.comparables_embedding), from the same pass.
     """
     if model.training:
         model.eval()
@@ -30,7 +33,7 @@ def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.
         model.to(device)
     keys = ("score", "typical_photo", "typical_text") if counterfactuals else ("score",)
     out = {k: np.zeros(len(arrays["image"])) for k in ("log_price", *keys)}
-    weights = []
+    weights, embedded = [], []
     dtype = next(model.parameters()).dtype  # scoring's models run in float64 (scoring.inference.cached_model)
     for rows, batch in input_batches(arrays, batch_size, device):
         batch = [x.to(dtype) if x.is_floating_point() else x for x in batch]
@@ -40,6 +43,25 @@ def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.
             out[key][rows] = torch.sigmoid(logit).double().cpu().numpy()
         if modality_weights and regressor.modality_weights is not None:
             weights.append(regressor.modality_weights.cpu().numpy())
+        if embeddings:
+            embedded.append(regressor.comparables_embedding().double().cpu().numpy())
     if modality_weights and weights:
         out["modality_weights"] = np.concatenate(weights)
+    if embeddings:
+        out["embedding"] = np.concatenate(embedded) if embedded else np.zeros((0, 2 * model.cfg.fusion_dim))
     return out
+
+
+@torch.no_grad()
+def embed(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.device,
+          batch_size: int = 512) -> np.ndarray:
+    """[N, D] float64: each row's comparables embedding (PriceSuggester.comparables_embedding), in order:
+    the regressor alone, for rows that need no suggestion (the sold listings comps are drawn from)."""
+    if model.training:
+        model.eval()
+    if next(model.parameters()).device != device:
+        model.to(device)
+    dtype = next(model.parameters()).dtype
+    parts = [model.comparables_embedding(*[x.to(dtype) if x.is_floating_point() else x for x in batch]).double()
+             .cpu().numpy() for _, batch in input_batches(arrays, batch_size, device)]
+    return np.concatenate(parts) if parts else np.zeros((0, 0))

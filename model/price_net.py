@@ -36,6 +36,13 @@ class NetOutput:
     list_value: torch.Tensor  # [B] auxiliary: log list price (before the offset)
     modality_weights: torch.Tensor | None  # [B, 2] (photo, text) with attention fusion
     photo_logits: dict[str, torch.Tensor]  # auxiliary: form field -> [B, ids] from the photo alone
+    # [B, 2 * fusion_dim] photo and text as the head reads them (projected, normalised, scaled by
+    # the fusion weights); None without both. Comparable sold listings are searched in it.
+    reading: torch.Tensor | None = None
+
+    def comparables_embedding(self) -> torch.Tensor:
+        """[B, D] unit rows of `reading`: cosine similarity is a dot product (model/comps.py)."""
+        return F.normalize(self.reading, dim=1)
 
 
 @dataclass
@@ -92,6 +99,11 @@ class PriceSuggester(nn.Module):
         value = (both.value[:n] + both.value[n:]) / 2
         return value + self.cfg.log_price_offset, first_rows(both, n)
 
+    def comparables_embedding(self, image, tokens, stats, fields) -> torch.Tensor:
+        """[B, D] the regressor's reading of the photo and the text (NetOutput.reading), unit length.
+        No form fields or statistics: those would make a seller's listings each other's comps."""
+        return self.regressor(image, tokens, stats, fields).comparables_embedding()
+
     def category_ids(self, fields: torch.Tensor) -> torch.Tensor:
         return fields[:, sorted(self.cfg.field_sizes).index("category")]
 
@@ -113,7 +125,9 @@ class PriceSuggester(nn.Module):
 
 def first_rows(out: NetOutput, n: int) -> NetOutput:
     weights = out.modality_weights[:n] if out.modality_weights is not None else None
-    return NetOutput(out.value[:n], out.list_value[:n], weights, {k: v[:n] for k, v in out.photo_logits.items()})
+    reading = out.reading[:n] if out.reading is not None else None
+    return NetOutput(out.value[:n], out.list_value[:n], weights, {k: v[:n] for k, v in out.photo_logits.items()},
+                     reading)
 
 
 class PriceNet(nn.Module):
@@ -178,7 +192,9 @@ class PriceNet(nn.Module):
             visual, text, weights = self.attention(visual, text)
         parts = [p for p in (visual, text, encoded.rest) if p is not None]
         out = self.head(torch.cat(parts, dim=1))
-        return NetOutput(out[:, 0], out[:, 1], weights, encoded.photo_logits)
+        modalities = [p for p in (visual, text) if p is not None]
+        reading = torch.cat(modalities, dim=1) if modalities else None
+        return NetOutput(out[:, 0], out[:, 1], weights, encoded.photo_logits, reading)
 
 
 def modality_dropout(visual, text, p: float, training: bool):

@@ -85,6 +85,12 @@ class StorageConf:
     reports_dir: str
     tables: dict[str, TableConf]
     catalog: CatalogConf
+    # the service's comps index: Parquet snapshots of the window's sold listings and their
+    # embeddings, <this>/<model version>/as_of=<day>/, under warehouse_root (scoring/comps.py)
+    comps_index: str = "serving/comps_index"
+
+    def comps_index_path(self, model_version: str) -> str:
+        return join_uri(resolve_root(self.warehouse_root), self.comps_index).rstrip("/") + "/" + model_version
 
     def table_path(self, name: str) -> str:
         """Absolute location (local path or URI) of a table named in conf."""
@@ -254,6 +260,8 @@ class TrainingConf:
     # are shuffled within category (model.diagnostics); 0 turns the gate off
     min_photo_importance: float = 0.05
     diagnostics_rows: int = 20_000  # validation rows read for the threshold, references and diagnostics
+    # a process keeps its shard's decoded rows after the first pass, up to this many MiB (0: decode every pass)
+    decoded_cache_mb: float = 2048
 
 
 @dataclass(frozen=True)
@@ -269,8 +277,11 @@ class ScoringConf:
     reason_margin: float
     dark_luminance: float
     blur_sharpness: float
+    comps_k: int = 5  # comparable sold listings per scored listing (price_comps); 0: none
 
     def __post_init__(self) -> None:
+        if self.comps_k < 0:
+            raise ConfigError("scoring.comps_k must be >= 0")
         if self.batch_size <= 0 or self.arrow_batch_rows <= 0 or self.max_feature_age_days < 0:
             raise ConfigError("batch_size and arrow_batch_rows must be > 0, max_feature_age_days >= 0")
         if self.max_male_increase <= -1 or self.min_sold_outcomes < 1:

@@ -102,12 +102,11 @@ def write_table(
             _add_new_columns(spark, df, location)
         ensure_contract(spark, location, table, before)
     if not exists and (table.constraints() or table.change_data_feed):
-        _partitioned(df.limit(0).write.format("delta").option("userMetadata", user_metadata), table) \
-            .save(location)  # empty: the contract is in place before the first row
+        _create_empty(spark, df, location, table, user_metadata)  # the contract is in place before the first row
         ensure_contract(spark, location, table)
-        df.write.format("delta").mode("append").option("userMetadata", user_metadata).save(location)
-        result = _last_commit(spark, location)
-    elif not exists or table.write_mode == "overwrite":
+        exists = True  # ...and the first rows go in by the table's write mode: two runs creating a merge
+        # table at once then both MERGE on its key, where two appends would have doubled every row
+    if not exists or table.write_mode == "overwrite":
         _partitioned(df.write.format("delta").mode("overwrite").option("userMetadata", user_metadata)
                      .option("overwriteSchema", "true"), table).save(location)
         result = _last_commit(spark, location)
@@ -132,6 +131,16 @@ def write_table(
                 time.sleep(1.0 + random.random() * 2 ** attempt)  # let the other writer finish
     _set_properties(spark, location, properties or {}, _ours(before))
     return result
+
+
+def _create_empty(spark: SparkSession, df: DataFrame, location: str, table: TableConf, user_metadata: str) -> None:
+    """Create the table with `df`'s schema and conf's partitioning and no rows. Losing that race to
+    another run creating it too is fine: the table is there, which is all the caller needs."""
+    try:
+        _partitioned(df.limit(0).write.format("delta").option("userMetadata", user_metadata), table).save(location)
+    except (AnalysisException, *CONTRACT_CONFLICTS):
+        if not table_exists(spark, location):
+            raise
 
 
 def _partitioned(writer, table: TableConf):

@@ -60,10 +60,11 @@ def limit_cpu_threads(threads: int | None) -> None:
 
 
 def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, batch_size: int,
-                category_known_column: str) -> pd.DataFrame:
-    """Listings (photo, text, form fields, statistics) -> suggestion columns, one row per input row."""
+                category_known_column: str, embeddings: bool = False) -> pd.DataFrame:
+    """Listings (photo, text, form fields, statistics) -> suggestion columns, one row per input row;
+    with `embeddings`, also each row's comparables embedding (the service's comps), from the same pass."""
     arrays = loaded.inputs.encode_features(frame)
-    out = predict(loaded.model, arrays, loaded.device, batch_size, counterfactuals=True)
+    out = predict(loaded.model, arrays, loaded.device, batch_size, counterfactuals=True, embeddings=embeddings)
     threshold = loaded.model.cfg.qualification_threshold
     category_known = frame[category_known_column].to_numpy(dtype=bool)
     # no price history for the category: the suggestion has nothing to stand on, never qualified
@@ -74,7 +75,7 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, 
     suggested = np.exp(out["log_price"])
     cfg = loaded.model.cfg
     low, high = range_offsets(cfg.range_offsets, qualified, arrays["form"][:, sorted(cfg.field_sizes).index("category")])
-    return pd.DataFrame({
+    scored = pd.DataFrame({
         "listing_id": frame["listing_id"].to_numpy(),
         "suggested_price": np.round(suggested, 2),
         # 1e-6 (like the score): stable across batchings, so reruns compare equal; 100x finer than
@@ -93,3 +94,6 @@ def score_frame(frame: pd.DataFrame, loaded: LoadedModel, checks: ReasonChecks, 
         "not_qualified_reason": reason,
         "model_version": loaded.version,
     })
+    if embeddings:
+        scored["embedding"] = list(out["embedding"])
+    return scored

@@ -24,6 +24,11 @@ SCORING_RUNS_SCHEMA = T.StructType([
     T.StructField("not_qualified_by_reason", T.MapType(T.StringType(), T.LongType()), False),
     T.StructField("list_price_flagged", T.LongType(), False),
     T.StructField("price_suggestions_version", T.LongType(), True),
+    # comparable sold listings (scoring/comps.py): price_comps' version, and the window's sold
+    # listings searched (with a usable photo) and left out (photo unusable); null: none computed
+    T.StructField("comps_version", T.LongType(), True),
+    T.StructField("comps_candidates", T.LongType(), True),
+    T.StructField("comps_unusable_candidates", T.LongType(), True),
     T.StructField("duration_s", T.DoubleType(), True),
     T.StructField("scored_at", T.TimestampType(), False),
 ])
@@ -50,7 +55,8 @@ def run_summary_row(*, run_id: str, as_of: date, model_version: str, features_as
         "subset": subset, "rows_in": rows_in, "scored": int(totals["n"]), "qualified": int(totals["q"] or 0),
         "rejected": sum(rejected_by_reason.values()), "rejected_by_reason": rejected_by_reason,
         "not_qualified_by_reason": reasons, "list_price_flagged": int(totals["f"] or 0),
-        "price_suggestions_version": None, "duration_s": None, "scored_at": scored_at,
+        "price_suggestions_version": None, "comps_version": None, "comps_candidates": None,
+        "comps_unusable_candidates": None, "duration_s": None, "scored_at": scored_at,
     }
 
 
@@ -65,6 +71,9 @@ def summary_text(summary: dict) -> str:
     lines += [f"  not qualified: {reason}: {n:,}" for reason, n in sorted(summary["not_qualified_by_reason"].items())]
     if summary.get("price_suggestions_version") is not None:
         lines.append(f"  price_suggestions version {summary['price_suggestions_version']}")
+    if summary.get("comps_version") is not None:
+        lines.append(f"  price_comps version {summary['comps_version']}: comps among {summary['comps_candidates']:,} "
+                     f"sold in the window ({summary['comps_unusable_candidates']:,} more with an unusable photo)")
     if summary.get("duration_s") is not None:
         lines.append(f"  duration {summary['duration_s']:.1f} s")
     return "\n".join(lines)

@@ -28,6 +28,9 @@ from pricesuggest.exit_codes import ExitCode
 from pricesuggest.faults import crash_while_writing
 from pricesuggest.runinfo import git_commit
 from registry.store import ModelStore
+from scoring.comps import (COMPS_COMPARED, COMPS_SCHEMA, EMBEDDED_COLUMNS, EMBEDDINGS_COMPARED, INDEX_COLUMNS,
+                           comps_rows, embed,
+                           missing_embeddings, sold_in_window)
 from scoring.outcomes import OUTCOME_KEY, OUTCOMES_SCHEMA, Drift, accuracy_drift, suggestion_outcomes
 from scoring.runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row
 from scoring.transforms import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
@@ -122,6 +125,40 @@ def record_outcomes(spark: SparkSession, conf: AppConfig, store: ModelStore, lis
                           conf.scoring.min_sold_outcomes)
 
 
+def record_comps(spark: SparkSession, conf: AppConfig, store: ModelStore, model_version: str, rows: DataFrame,
+                 active: DataFrame, listings_all: DataFrame, as_of: date, metadata: dict) -> dict:
+    """MERGE the comparable sold listings of this run's scored listings into `price_comps`, after
+    embedding what has no `listing_embeddings` row for the model yet; returns the run's comps counts."""
+    k = conf.scoring.comps_k
+    scored = rows.where(F.col("state") == "active").select("listing_id")
+    queries = active.join(scored, "listing_id")
+    sold = sold_in_window(known_at(listings_all, as_of), as_of, conf.stats.window_days)
+    embeddings_path = conf.storage.table_path("listing_embeddings")
+    existing = read_table(spark, embeddings_path) if table_exists(spark, embeddings_path) else None
+    needed = missing_embeddings(queries.select(*EMBEDDED_COLUMNS).unionByName(sold.select(*EMBEDDED_COLUMNS)),
+                                existing, model_version)
+    # persisted: the MERGE reads its source more than once, and each read would run the model again
+    new = embed(needed, str(store.root), model_version, conf.scoring.batch_size, conf.cleaning.photo).persist()
+    write_table(spark, new.withColumn("run_id", F.lit(metadata["run_id"])), embeddings_path,
+                conf.storage.table("listing_embeddings"), metadata, changed_only=EMBEDDINGS_COMPARED,
+                conflict_retries=conf.scoring.commit_retries)
+    embedded = read_table(spark, embeddings_path).where(F.col("model_version") == F.lit(model_version))
+    usable = embedded.where("embedding IS NOT NULL").select("listing_id", "embedding")
+    found = comps_rows(queries.join(usable, "listing_id"), sold.join(usable, "listing_id"), k).select(
+        *COMPS_SCHEMA.fieldNames(), F.lit(model_version).alias("model_version"), F.lit(as_of).alias("as_of"),
+        F.lit(metadata["run_id"]).alias("run_id")).persist()
+    written = write_table(spark, found, conf.storage.table_path("price_comps"), conf.storage.table("price_comps"),
+                          metadata, changed_only=COMPS_COMPARED, conflict_retries=conf.scoring.commit_retries)
+    new.unpersist()
+    found.unpersist()
+    # the service's in-memory index: what this run searched, for this model (serving/comps_index.py)
+    sold.join(usable, "listing_id").select(*INDEX_COLUMNS).write.mode("overwrite").parquet(
+        f"{conf.storage.comps_index_path(model_version)}/as_of={as_of.isoformat()}")
+    window = sold.select("listing_id").join(embedded, "listing_id")
+    return {"comps_version": written.version, "comps_candidates": window.where("embedding IS NOT NULL").count(),
+            "comps_unusable_candidates": window.where("embedding IS NULL").count()}
+
+
 class StaleFeatures(RuntimeError):
     """The newest statistics are older than scoring.max_feature_age_days (and stale was not allowed)."""
 
@@ -193,6 +230,9 @@ def score_run(spark: SparkSession, conf: AppConfig, store: ModelStore, request: 
                                                       subset).version
         if not subset:  # a subset run closes nothing
             drifts = record_outcomes(spark, conf, store, listings_all, as_of, metadata)
+        if conf.scoring.comps_k:
+            summary.update(record_comps(spark, conf, store, request.model_version, rows, suggestions.active,
+                                        listings_all, as_of, metadata))
     summary.update(status=status, duration_s=round(time.perf_counter() - started, 1))
     if not request.dry_run:
         write_table(spark, spark.createDataFrame([summary], schema=SCORING_RUNS_SCHEMA),

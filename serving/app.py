@@ -156,7 +156,8 @@ def create_app(suggester: Suggester, token: str, serving: ServingConf, served_lo
                            "served_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            "photo_sha256": hashlib.sha256(image).hexdigest(), "title": title,
                            "description": description, "category": category, "seller_id": seller_id,
-                           "brand": upload.brand, "condition": upload.condition, **asdict(outcome),
+                           "brand": upload.brand, "condition": upload.condition,
+                           **{k: v for k, v in asdict(outcome).items() if k != "comps"},  # comps stay out of the log
                            "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
         return JSONResponse(response_body(outcome, request.state.request_id))
 
@@ -171,4 +172,5 @@ def response_body(suggestion: Suggestion, request_id: str) -> dict:
             "range": {"low": suggestion.range_low, "high": suggestion.range_high, "level": suggestion.range_level},
             "qualified": suggestion.qualified, "score": suggestion.qualification_score,
             "reason": suggestion.not_qualified_reason, "model_version": suggestion.model_version,
-            "features_as_of": suggestion.features_as_of.isoformat() if suggestion.features_as_of else None}
+            "features_as_of": suggestion.features_as_of.isoformat() if suggestion.features_as_of else None,
+            "comps": [c.to_dict() for c in suggestion.comps]}

@@ -6,6 +6,8 @@ the offline store gives them, and the model call is `scoring.inference.score_fra
 function batch scoring runs in its executors: the same encoding, forward pass, threshold and
 reasons. The model is the registry's `latest`, swapped in place when `latest` moves
 (`ModelSlot`): a request holds the model it started with, so in-flight requests finish on it.
+Comparable sold listings come from the batch job's comps index of the same model
+(serving/comps_index.py), searched with the embedding of the same forward pass.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from model.qualification import ReasonChecks
 from pricesuggest.config import AppConfig, resolve_root
 from scoring.inference import LoadedModel, cached_model, score_frame
 from scoring.transforms import CATEGORY_KNOWN
+from serving.comps_index import Comp, CompsIndex, newest_snapshot
 
 log = logging.getLogger("pricesuggest.serving")
 SERVICE_LISTING_ID = 0  # a listing that is not in `listings` yet has no id
@@ -111,6 +114,7 @@ class Suggestion:
     range_low: float | None = None  # the calibrated range at range_level (None: a model without one)
     range_high: float | None = None
     range_level: float | None = None
+    comps: tuple[Comp, ...] = ()  # comparable sold listings, nearest first (none until an index is loaded)
 
 
 RANGE_COLUMNS = ("range_low", "range_high", "range_level")
@@ -150,9 +154,30 @@ class OnlineStatistics:
 
 
 class Suggester:
-    def __init__(self, models: ModelSlot, statistics: OnlineStatistics, limits: ContentLimits, checks: ReasonChecks):
+    def __init__(self, models: ModelSlot, statistics: OnlineStatistics, limits: ContentLimits, checks: ReasonChecks,
+                 comps_root: Callable[[str], str] | None = None, comps_k: int = 0):
         self.models, self.statistics, self.limits, self.checks = models, statistics, limits, checks
         self.features_as_of: date | None = statistics.features_as_of()
+        # model version -> where its comps index snapshots are (storage.comps_index_path); k per suggestion
+        self.comps_root, self.comps_k = comps_root, comps_k
+        self.comps_index: CompsIndex | None = None
+        try:
+            self.refresh_comps()
+        except Exception:  # noqa: BLE001 - an unreadable index costs the comps, never the service
+            log.exception("comps index not loaded; suggestions go out without comps until a refresh loads one")
+
+    def refresh_comps(self) -> bool:
+        """Load the served model's newest comps index when it is newer (or the model changed); True if loaded."""
+        loaded = self.models.current
+        if loaded is None or self.comps_root is None or not self.comps_k:
+            return False
+        root = self.comps_root(loaded.version)
+        day = newest_snapshot(root)
+        index = self.comps_index
+        if day is None or (index is not None and (index.model_version, index.as_of) == (loaded.version, day)):
+            return False
+        self.comps_index = CompsIndex.load(root, loaded.version, day)  # one assignment: requests see old or new
+        return True
 
     def suggest(self, listings: list[UploadedListing]) -> list[Suggestion | RejectedListing]:
         """One suggestion (or the reason there is none) per upload, in one forward pass."""
@@ -166,9 +191,12 @@ class Suggester:
             outcomes.append(RejectedListing(*problem) if problem else None)
         priced = [x for x, o in zip(listings, outcomes) if o is None]
         if priced:
-            scored = score_frame(self.frame(priced, loaded), loaded, self.checks, len(priced), CATEGORY_KNOWN)
-            rows = iter(scored.to_dict("records"))
-            outcomes = [o if o is not None else self.suggestion(next(rows)) for o in outcomes]
+            index = self.comps_index
+            index = index if index is not None and index.model_version == loaded.version else None  # same space only
+            scored = score_frame(self.frame(priced, loaded), loaded, self.checks, len(priced), CATEGORY_KNOWN,
+                                 embeddings=index is not None)
+            rows = iter(zip(priced, scored.to_dict("records")))
+            outcomes = [o if o is not None else self.suggestion(*next(rows), index) for o in outcomes]
         return outcomes
 
     def frame(self, listings: list[UploadedListing], loaded: LoadedModel) -> pd.DataFrame:
@@ -190,10 +218,12 @@ class Suggester:
             if category_columns else np.zeros(len(listings), dtype=bool)
         return pd.DataFrame(columns)
 
-    def suggestion(self, row: dict) -> Suggestion:
+    def suggestion(self, listing: UploadedListing, row: dict, index: CompsIndex | None) -> Suggestion:
+        comps = tuple(index.comps(row["embedding"], listing.category, self.comps_k)) if index is not None else ()
         return Suggestion(row["suggested_price"], row["price_low"], row["price_high"], float(row["log_price"]),
                           bool(row["qualified"]), float(row["qualification_score"]), row["not_qualified_reason"],
-                          row["model_version"], self.features_as_of, *(_present(row[c]) for c in RANGE_COLUMNS))
+                          row["model_version"], self.features_as_of, *(_present(row[c]) for c in RANGE_COLUMNS),
+                          comps)
 
 
 def suggester_from_conf(conf: AppConfig) -> Suggester:
@@ -205,7 +235,8 @@ def suggester_from_conf(conf: AppConfig) -> Suggester:
     models = ModelSlot(str(Path(resolve_root(conf.storage.model_store))))
     models.refresh()
     return Suggester(models, OnlineStatistics(open_store(conf), conf.feast.feature_service),
-                     ContentLimits.from_conf(conf.cleaning), ReasonChecks.from_conf(conf.scoring))
+                     ContentLimits.from_conf(conf.cleaning), ReasonChecks.from_conf(conf.scoring),
+                     conf.storage.comps_index_path, conf.scoring.comps_k)
 
 
 def refresh_forever(suggester: Suggester, every_seconds: float, stop: threading.Event,
@@ -217,6 +248,7 @@ def refresh_forever(suggester: Suggester, every_seconds: float, stop: threading.
         try:
             suggester.models.refresh()
             suggester.features_as_of = suggester.statistics.features_as_of()
+            suggester.refresh_comps()
             if also:
                 also()
         except Exception:  # noqa: BLE001 - a refresh must never take the service down

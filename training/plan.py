@@ -79,4 +79,5 @@ def plan_run(conf: AppConfig, run_id: str, table: DataFrame, data: dict, model_c
         model_store=conf.storage.model_store, reader_workers=conf.training.reader_workers, resume=resume,
         data={**data, "train_rows": n_train, "validation_rows": n_val},
         pretrain_config=dataclasses.asdict(conf.training.pretrain),
-        pretrained_visual=conf.training.pretrained_visual, diagnostics_rows=conf.training.diagnostics_rows)
+        pretrained_visual=conf.training.pretrained_visual, diagnostics_rows=conf.training.diagnostics_rows,
+        decoded_cache_mb=conf.training.decoded_cache_mb)

@@ -20,7 +20,7 @@ from model.qualification import fit_qualification
 from pricesuggest.runinfo import git_commit
 from registry.store import ModelStore
 from training.distributed import context, device_for
-from training.petastorm_data import collect_arrays, petastorm_batches
+from training.petastorm_data import collect_arrays, shard_batches
 from training.pretrain import freeze_visual, install_pretrained, pretrain_visual
 from training.train import fit
 
@@ -48,6 +48,7 @@ class TrainingRun:
     pretrain_config: dict
     pretrained_visual: str | None = None
     diagnostics_rows: int = 20_000  # validation rows rank 0 reads for the threshold and the modality report
+    decoded_cache_mb: float = 0  # a shard's decoded rows kept in memory after the first pass, up to this (0: stream)
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -102,8 +103,9 @@ def train_process(run: TrainingRun) -> dict:
             yield batch
 
     bs = train_cfg.batch_size
-    with petastorm_batches(run.train_urls, inputs, bs, ctx.rank, ctx.size, train_cfg.seed, run.reader_workers) as train, \
-            petastorm_batches(run.val_urls, inputs, bs, ctx.rank, ctx.size, train_cfg.seed, run.reader_workers) as val:
+    shard = dict(rank=ctx.rank, size=ctx.size, seed=train_cfg.seed, workers=run.reader_workers,
+                 cache_mb=run.decoded_cache_mb)
+    with shard_batches(run.train_urls, inputs, bs, **shard) as train, shard_batches(run.val_urls, inputs, bs, **shard) as val:
         history = fit(train_cfg, model, recording(train), run.steps_per_epoch, val, run.val_steps, ctx, device,
                       start_epoch, resume, on_epoch_end=save)
     digest = weights_digest(model)  # the kept weights, before rank 0 adds what it fits alone
@@ -127,8 +129,8 @@ def prepare_visual_encoder(run: TrainingRun, model: PriceSuggester, inputs: Mode
         return []
     cfg = PretrainConfig(**run.pretrain_config)
     encoder = model.regressor.visual
-    with petastorm_batches(run.train_urls, inputs, run.train_config["batch_size"], ctx.rank, ctx.size, cfg.seed,
-                           run.reader_workers) as batches:
+    with shard_batches(run.train_urls, inputs, run.train_config["batch_size"], ctx.rank, ctx.size, cfg.seed,
+                       run.reader_workers, run.decoded_cache_mb) as batches:
         history = pretrain_visual(cfg, encoder, batches, run.steps_per_epoch, ctx, device)
     state = cpu_weights(encoder)
     install_pretrained(model, state)

@@ -131,31 +131,64 @@ def test_every_table_is_addressable_by_name_and_follows_its_location(spark, tmp_
         assert "price_suggestions" not in init_sql(conf)  # not written yet: nothing to point at
 
 
-def test_two_writers_giving_a_new_table_its_contract_at_once_both_succeed(spark, tmp_path):
-    """Both see the table without its constraints; the one whose ALTER loses re-reads and goes on."""
+def twice_at_once(work) -> list[BaseException]:
+    """Run `work` in two threads started together (two writers in one JVM); what each raised."""
     import threading
 
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # noqa: BLE001 - the caller's assertion names it
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return errors
+
+
+def test_two_writers_giving_a_new_table_its_contract_at_once_both_succeed(spark, tmp_path):
+    """Both see the table without its constraints; the one whose ALTER loses re-reads and goes on."""
     from pricesuggest.delta_io import ensure_contract
 
     location = str(tmp_path / "contracted")
     spark.createDataFrame([], "id long, v double").write.format("delta").save(location)
     table = TableConf(path="contracted", key=["id"], write_mode="merge", not_null=["id", "v"],
                       checks={"v_positive": "v > 0"}, change_data_feed=True)
-    errors: list[BaseException] = []
-
-    def give_contract() -> None:
-        try:
-            ensure_contract(spark, location, table, properties={})  # both start from "nothing there"
-        except BaseException as error:  # noqa: BLE001 - the assertion below names it
-            errors.append(error)
-
-    threads = [threading.Thread(target=give_contract) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    # both start from "nothing there"
+    errors = twice_at_once(lambda: ensure_contract(spark, location, table, properties={}))
     assert errors == []
     properties = spark.sql(f"SHOW TBLPROPERTIES delta.`{location}`").collect()
     names = {r["key"] for r in properties}
     assert {"delta.constraints.v_positive", "delta.constraints.id_not_null", "delta.constraints.v_not_null"} <= names
 
+
+def test_two_writers_creating_a_merge_table_at_once_insert_each_key_once(spark, tmp_path, monkeypatch):
+    """Both see no table, both create it and give it its contract, and both write the same rows:
+    the first rows go in by MERGE, so the table holds each key once (two appends held each twice)."""
+    import threading
+
+    from pricesuggest import delta_io
+
+    location = str(tmp_path / "created_twice")
+    table = TableConf(path="created_twice", key=["id"], write_mode="merge", not_null=["id", "v"],
+                      checks={"v_positive": "v > 0"})
+    rows = spark.createDataFrame([(1, 1.0), (2, 2.0), (3, 3.0)], "id long, v double")
+    both_looked, seen, real_exists = threading.Barrier(2, timeout=120), threading.local(), delta_io.table_exists
+
+    def exists_after_both_looked(session, path):
+        answer = real_exists(session, path)
+        if not getattr(seen, "looked", False):  # each writer's first look happens before either creates it
+            seen.looked = True
+            both_looked.wait()
+        return answer
+
+    monkeypatch.setattr(delta_io, "table_exists", exists_after_both_looked)
+    errors = twice_at_once(lambda: delta_io.write_table(spark, rows, location, table, {"job": "race"}))
+    assert errors == []
+    written = delta_io.read_table(spark, location)
+    assert sorted(r["id"] for r in written.collect()) == [1, 2, 3]

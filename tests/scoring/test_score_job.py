@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from delta.tables import DeltaTable
 from fastapi.testclient import TestClient
@@ -31,6 +32,7 @@ from scoring.inference import score_frame
 from scoring.stage import ScoringRequest, score_run
 from scoring.transforms import CATEGORY_KNOWN, SUGGESTION_COLUMNS, active_listings, scoring_entities
 from serving.app import ServedLog, create_app
+from serving.comps_index import CompsIndex, newest_snapshot
 from serving.suggester import UploadedListing, refresh_forever, suggester_from_conf
 from tests.bad_listings import CASES, TEST_LIMITS, case_rows
 from tests.conftest import env_for
@@ -130,6 +132,49 @@ def test_a_duplicated_id_is_rejected_and_its_earlier_suggestion_stays_in_history
 TOKEN = "test-token"
 
 
+def test_each_scored_listing_gets_k_comps_sold_before_it_in_its_category(spark, scored):
+    """price_comps: ranks 1..k for every scored listing; each comp sold in the window, in the
+    listing's category, before the listing was created, never the listing itself; ranked by
+    similarity, ties to the smaller id; and the service's index of the same run ranks the same comps."""
+    conf, as_of, _, _ = scored
+    k = conf.scoring.comps_k
+    comps = read_table(spark, conf.storage.table_path("price_comps")).toPandas()
+    listings = read_table(spark, conf.storage.table_path("listings")).dropDuplicates(["listing_id"]).toPandas() \
+        .set_index("listing_id")
+    scored_ids = {r["listing_id"] for r in suggestions(spark, conf).where("state = 'active'").collect()}
+    per_listing = comps.groupby("listing_id")["rank"].agg(sorted)
+    assert scored_ids <= set(per_listing.index)
+    assert all(ranks == list(range(1, k + 1)) for ranks in per_listing[list(scored_ids)])
+    found = comps.dropna(subset=["comp_listing_id"])
+    assert len(found) > len(scored_ids)  # most listings have comps in the tiny world
+    comp, listing = listings.loc[found["comp_listing_id"].astype(int)], listings.loc[found["listing_id"]]
+    start = datetime.combine(as_of - timedelta(days=conf.stats.window_days), datetime.min.time())
+    assert (comp["status"] == "sold").all() and (comp["category"].to_numpy() == listing["category"].to_numpy()).all()
+    assert (comp["closed_at"].to_numpy() < listing["created_at"].to_numpy()).all()
+    assert (comp["closed_at"] >= start).all() and (found["comp_listing_id"] != found["listing_id"]).all()
+    assert (comp["sold_price"].to_numpy() == found["comp_sold_price"].to_numpy()).all()
+    ordered = found.sort_values(["listing_id", "rank"]).groupby("listing_id")
+    assert ordered["similarity"].apply(lambda s: s.is_monotonic_decreasing).all()
+    # the service's in-memory index (the snapshot this run wrote) ranks the same comps for the same listing
+    version = found["model_version"].iloc[0]
+    root = conf.storage.comps_index_path(version)
+    index = CompsIndex.load(root, version, newest_snapshot(root))
+    embeddings = read_table(spark, conf.storage.table_path("listing_embeddings")).where("embedding IS NOT NULL") \
+        .toPandas().set_index("listing_id")["embedding"]
+    for listing_id in sorted(scored_ids)[:20]:
+        mine = index.comps(np.asarray(embeddings.loc[listing_id]), listings.loc[listing_id, "category"], k,
+                           listings.loc[listing_id, "created_at"].to_pydatetime(), listing_id)
+        stored = comps[comps["listing_id"] == listing_id].sort_values("rank").dropna(subset=["comp_listing_id"])
+        assert [c.listing_id for c in mine] == stored["comp_listing_id"].astype(int).tolist(), listing_id
+        assert [c.similarity for c in mine] == stored["similarity"].tolist()
+    window = listings[(listings["status"] == "sold") & (listings["closed_at"] >= start)
+                      & (listings["closed_at"] < datetime.combine(as_of, datetime.min.time()))
+                      & listings.index.isin(embeddings.index)]
+    assert sum(len(sold) for sold in index.by_category.values()) == len(window)
+    run = last_run(spark, conf)
+    assert run["comps_version"] is not None and run["comps_candidates"] == len(window)
+
+
 @pytest.fixture(scope="module")
 def service(spark, scored, tmp_path_factory):
     """The suggestion service's app over the scored world's `latest` and its online store."""
@@ -167,11 +212,19 @@ def test_the_service_suggests_what_the_batch_job_stored(spark, scored, service):
     conf, _, _, _ = scored
     client, suggester, served, _ = service
     pairs = active_rows(spark, conf, 8)
+    embeddings = read_table(spark, conf.storage.table_path("listing_embeddings")).toPandas() \
+        .set_index("listing_id")["embedding"]
+    assert suggester.comps_index is not None and suggester.comps_index.model_version == pairs[0][1]["model_version"]
     for row, want in pairs:
         files, fields = upload(row)
         response = client.post("/v1/suggestions", files=files, data=fields, headers=auth())
         assert response.status_code == 200, response.text
         got = response.json()
+        # an upload's comps: the index's search with the embedding of the service's own forward pass
+        # (an upload is created now: any sold listing of the snapshot may be one)
+        like_batch = suggester.comps_index.comps(np.asarray(embeddings.loc[row["listing_id"]]), row["category"],
+                                                 conf.scoring.comps_k)
+        assert [c["listing_id"] for c in got["comps"]] == [c.listing_id for c in like_batch] and like_batch
         assert got["suggested_price"] == want["suggested_price"]  # to the cent
         assert (got["band"]["low"], got["band"]["high"]) == (want["price_low"], want["price_high"])
         assert (got["range"]["low"], got["range"]["high"], got["range"]["level"]) == \
@@ -284,6 +337,8 @@ def test_the_sellers_page_prices_an_upload_in_a_real_browser(spark, scored, serv
             price = price_on_the_page(browser, url, row, photo)
             assert f"{want['suggested_price']:,.2f}" in price.text, price.text
             shown = browser.find_element(By.ID, "result").text
+            comps = browser.find_elements(By.CSS_SELECTOR, "#comps li")  # the comparable sold listings, listed
+            assert 0 < len(comps) <= conf.scoring.comps_k and "listing" in comps[0].text, shown
             if not want["qualified"]:  # the reason and its hint, as the page splits them
                 what, _, hint = want["not_qualified_reason"].partition(": ")
                 assert what in shown and (not hint or hint[1:] in shown), shown
@@ -310,9 +365,14 @@ def test_rerun_changes_nothing_and_commits_nothing(spark, scored):
     path = conf.storage.table_path("price_suggestions")
     as_text = lambda: sorted(map(repr, suggestions(spark, conf).collect()))  # noqa: E731 - NaN prices != themselves
     version, before = current_version(spark, path), as_text()
+    comps_path, embeddings_path = conf.storage.table_path("price_comps"), conf.storage.table_path("listing_embeddings")
+    comps_version, embeddings_version = current_version(spark, comps_path), current_version(spark, embeddings_path)
     assert score_listings.main(["--examples", "0"]) == 0
     assert current_version(spark, path) == version
     assert as_text() == before
+    # the same comps, ranked the same, and nothing left to embed: neither table commits
+    assert (current_version(spark, comps_path), current_version(spark, embeddings_path)) == (comps_version,
+                                                                                            embeddings_version)
 
 
 def test_dry_run_writes_nothing_and_unknown_model_exits_no_model(spark, scored):

@@ -134,3 +134,29 @@ def test_the_training_summary_says_loudly_when_the_photo_is_ignored(capsys):
     assert "PHOTO IGNORED" in out and "0.0010" in out and "n/a" in out
     print_diagnostics({**diagnostics, "photo_importance": 0.3}, 0.47, min_photo_importance=0.05)
     assert "PHOTO IGNORED" not in capsys.readouterr().out
+
+
+def test_a_shard_is_decoded_once_then_reshuffled_in_memory(spark, trained, monkeypatch):
+    """The first pass streams through Petastorm and keeps what it decoded; later passes decode
+    nothing. Without a cache budget every pass decodes again."""
+    from model.inputs import ModelInputs
+    from pricesuggest.delta_io import read_table
+    from training.petastorm_data import shard_batches
+
+    conf, _ = trained
+    rows = read_table(spark, conf.storage.table_path("training_set")).where("split = 'train'")
+    urls, shard = rows.inputFiles(), {r["listing_id"] for r in rows.select("listing_id").collect()}
+    inputs = ModelInputs.from_dict(ModelStore(conf.storage.model_store).load("latest")["inputs"])
+    decoded, encode = [], ModelInputs.encode_frame
+    monkeypatch.setattr(ModelInputs, "encode_frame", lambda self, frame: decoded.append(len(frame)) or encode(self, frame))
+    batch_size, passes = 16, 3
+    steps = passes * len(shard) // batch_size
+    for cache_mb, most_decoded in ((64, len(shard)), (0, None)):
+        decoded.clear()
+        with shard_batches(urls, inputs, batch_size, seed=1, cache_mb=cache_mb) as batches:
+            seen = [i for _ in range(steps) for i in next(batches)["listing_id"].tolist()]
+        assert set(seen) == shard and len(seen) == steps * batch_size
+        if most_decoded is not None:
+            assert sum(decoded) == most_decoded  # each row decoded once, for three passes
+        else:
+            assert sum(decoded) >= 2 * len(shard)
