@@ -155,7 +155,8 @@ def test_a_shard_is_decoded_once_then_reshuffled_in_memory(spark, trained, monke
         decoded.clear()
         with shard_batches(urls, inputs, batch_size, seed=1, cache_mb=cache_mb) as batches:
             seen = [i for _ in range(steps) for i in next(batches)["listing_id"].tolist()]
-        assert set(seen) == shard and len(seen) == steps * batch_size
+        # every row, and full batches but for the first pass's last one (the shard's remainder)
+        assert set(seen) == shard and steps * batch_size - batch_size < len(seen) <= steps * batch_size
         if most_decoded is not None:
             assert sum(decoded) == most_decoded  # each row decoded once, for three passes
         else:
