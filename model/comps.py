@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 SIMILARITY_DECIMALS = 6  # what the comps table stores, and what ranks
 QUERY_BLOCK = 1024       # listings ranked at once: a block x candidates float64 matrix in memory
@@ -33,6 +34,22 @@ class SoldListings:
 
     def __len__(self) -> int:
         return len(self.listing_id)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> SoldListings:
+        """From rows with listing_id, closed_at, sold_price and embedding (the batch job's group of one
+        category, the service's index snapshot)."""
+        return cls(frame["listing_id"].to_numpy(np.int64), as_datetimes(frame["closed_at"]),
+                   frame["sold_price"].to_numpy(np.float64), embedding_matrix(frame["embedding"]))
+
+
+def embedding_matrix(embeddings: pd.Series) -> np.ndarray:
+    """[N, D] float64 of a column of per-row vectors (Spark arrays, Parquet lists)."""
+    return np.stack([np.asarray(e, dtype=np.float64) for e in embeddings]) if len(embeddings) else np.zeros((0, 0))
+
+
+def as_datetimes(values: pd.Series) -> np.ndarray:
+    return pd.to_datetime(values).to_numpy(dtype="datetime64[us]")
 
 
 @dataclass(frozen=True)

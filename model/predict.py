@@ -27,16 +27,10 @@ def predict(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.
     embeddings: also "embedding" [N, D], the regressor's reading of photo and text that comparable
         sold listings are searched in (NetOutput.comparables_embedding), from the same pass.
     """
-    if model.training:
-        model.eval()
-    if next(model.parameters()).device != device:  # a no-op .to() still walks every parameter
-        model.to(device)
     keys = ("score", "typical_photo", "typical_text") if counterfactuals else ("score",)
     out = {k: np.zeros(len(arrays["image"])) for k in ("log_price", *keys)}
     weights, embedded = [], []
-    dtype = next(model.parameters()).dtype  # scoring's models run in float64 (scoring.inference.cached_model)
-    for rows, batch in input_batches(arrays, batch_size, device):
-        batch = [x.to(dtype) if x.is_floating_point() else x for x in batch]
+    for rows, batch in _model_batches(model, arrays, batch_size, device):
         log_price, regressor = model.read(*batch)
         out["log_price"][rows] = log_price.double().cpu().numpy()
         for key, logit in zip(keys, model.qualification_counterfactuals(*batch)):
@@ -57,11 +51,18 @@ def embed(model: PriceSuggester, arrays: dict[str, np.ndarray], device: torch.de
           batch_size: int = 512) -> np.ndarray:
     """[N, D] float64: each row's comparables embedding (PriceSuggester.comparables_embedding), in order:
     the regressor alone, for rows that need no suggestion (the sold listings comps are drawn from)."""
+    parts = [model.comparables_embedding(*batch).double().cpu().numpy()
+             for _, batch in _model_batches(model, arrays, batch_size, device)]
+    return np.concatenate(parts) if parts else np.zeros((0, 2 * model.cfg.fusion_dim))
+
+
+def _model_batches(model: PriceSuggester, arrays: dict[str, np.ndarray], batch_size: int, device: torch.device):
+    """input_batches in the model's mode, device and dtype (scoring's models run in float64:
+    scoring.inference.cached_model)."""
     if model.training:
         model.eval()
-    if next(model.parameters()).device != device:
+    if next(model.parameters()).device != device:  # a no-op .to() still walks every parameter
         model.to(device)
     dtype = next(model.parameters()).dtype
-    parts = [model.comparables_embedding(*[x.to(dtype) if x.is_floating_point() else x for x in batch]).double()
-             .cpu().numpy() for _, batch in input_batches(arrays, batch_size, device)]
-    return np.concatenate(parts) if parts else np.zeros((0, 0))
+    for rows, batch in input_batches(arrays, batch_size, device):
+        yield rows, [x.to(dtype) if x.is_floating_point() else x for x in batch]

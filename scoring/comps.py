@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from model.comps import SoldListings, nearest_sold
+from model.comps import SoldListings, as_datetimes, embedding_matrix, nearest_sold
 
 EMBEDDINGS_SCHEMA = T.StructType([
     T.StructField("listing_id", T.LongType(), False),
@@ -103,10 +103,9 @@ def comps_rows(queries: DataFrame, sold: DataFrame, k: int) -> DataFrame:
     sold_price, embedding (usable ones only)."""
 
     def rank(keys, listings: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
-        pool = SoldListings(candidates["listing_id"].to_numpy(np.int64), _datetimes(candidates["closed_at"]),
-                            candidates["sold_price"].to_numpy(np.float64), _matrix(candidates["embedding"]))
-        found = nearest_sold(listings["listing_id"].to_numpy(np.int64), _datetimes(listings["created_at"]),
-                             _matrix(listings["embedding"]), pool, k)
+        pool = SoldListings.from_frame(candidates)
+        found = nearest_sold(listings["listing_id"].to_numpy(np.int64), as_datetimes(listings["created_at"]),
+                             embedding_matrix(listings["embedding"]), pool, k)
         index = found.index.ravel()
         hit = index >= 0
         comp = pd.array(np.full(len(index), 0, np.int64), dtype="Int64")
@@ -128,11 +127,3 @@ def comps_rows(queries: DataFrame, sold: DataFrame, k: int) -> DataFrame:
     left = queries.select(*[F.col(c).alias(c) for c in ("listing_id", "category", "created_at", "embedding")])
     right = sold.select(*[F.col(c).alias(c) for c in ("listing_id", "category", "closed_at", "sold_price", "embedding")])
     return left.groupBy("category").cogroup(right.groupBy("category")).applyInPandas(rank, COMPS_SCHEMA)
-
-
-def _matrix(embeddings: pd.Series) -> np.ndarray:
-    return np.stack([np.asarray(e, dtype=np.float64) for e in embeddings]) if len(embeddings) else np.zeros((0, 0))
-
-
-def _datetimes(values: pd.Series) -> np.ndarray:
-    return pd.to_datetime(values).to_numpy(dtype="datetime64[us]")

@@ -29,8 +29,7 @@ from pricesuggest.faults import crash_while_writing
 from pricesuggest.runinfo import git_commit
 from registry.store import ModelStore
 from scoring.comps import (COMPS_COMPARED, COMPS_SCHEMA, EMBEDDED_COLUMNS, EMBEDDINGS_COMPARED, INDEX_COLUMNS,
-                           comps_rows, embed,
-                           missing_embeddings, sold_in_window)
+                           comps_rows, embed, missing_embeddings, sold_in_window)
 from scoring.outcomes import OUTCOME_KEY, OUTCOMES_SCHEMA, Drift, accuracy_drift, suggestion_outcomes
 from scoring.runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row
 from scoring.transforms import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
@@ -154,9 +153,10 @@ def record_comps(spark: SparkSession, conf: AppConfig, store: ModelStore, model_
     # the service's in-memory index: what this run searched, for this model (serving/comps_index.py)
     sold.join(usable, "listing_id").select(*INDEX_COLUMNS).write.mode("overwrite").parquet(
         f"{conf.storage.comps_index_path(model_version)}/as_of={as_of.isoformat()}")
-    window = sold.select("listing_id").join(embedded, "listing_id")
-    return {"comps_version": written.version, "comps_candidates": window.where("embedding IS NOT NULL").count(),
-            "comps_unusable_candidates": window.where("embedding IS NULL").count()}
+    counts = sold.select("listing_id").join(embedded, "listing_id").agg(
+        F.count("embedding").alias("usable"), F.sum(F.col("embedding").isNull().cast("long")).alias("unusable")).first()
+    return {"comps_version": written.version, "comps_candidates": counts["usable"],
+            "comps_unusable_candidates": counts["unusable"] or 0}
 
 
 class StaleFeatures(RuntimeError):

@@ -77,10 +77,4 @@ def _filesystem(root: str) -> tuple[pafs.FileSystem, str]:
 
 
 def _by_category(table) -> dict[str, SoldListings]:
-    groups = {}
-    for category, rows in table.groupby("category"):
-        groups[category] = SoldListings(rows["listing_id"].to_numpy(np.int64),
-                                        rows["closed_at"].to_numpy("datetime64[us]"),
-                                        rows["sold_price"].to_numpy(np.float64),
-                                        np.stack([np.asarray(e, np.float64) for e in rows["embedding"]]))
-    return groups
+    return {category: SoldListings.from_frame(rows) for category, rows in table.groupby("category")}
