@@ -31,6 +31,7 @@ RANGE_METRICS = ["range_level", "range_coverage", "range_width", "range_coverage
                  "range_coverage_unqualified", "range_width_unqualified", "constant_range_coverage",
                  "constant_range_width"]
 MALE_TARGET = 0.42
+GAN_FIGURE = "photo_gan.png"  # bench/photo_gan.py writes it beside the report's plots
 REGRESSION_COLUMNS = ["MALE", "RMSLE", "RMSE", "MAE", "R2", "segment_precision", "segment_recall", "segment_f1"]
 
 
@@ -222,6 +223,29 @@ def photo_explanations_figure(photos: np.ndarray, maps: dict[str, np.ndarray], t
     return fig
 
 
+def photo_gan_figure(samples: np.ndarray, categories: list[str], real: np.ndarray | None = None) -> Figure:
+    """A row per category: generated cheapest-quarter items, then the dearest quarter's from the same
+    noise (samples uint8 [C, 2, K, S, S, 3], evaluation/photo_gan.cheap_and_expensive); with `real`
+    ([C, 2, S, S, 3]), one real photo of each beside them."""
+    k = samples.shape[2]
+    columns = 2 * k + (2 if real is not None else 0)
+    fig = Figure(figsize=(0.75 * columns + 1.6, 0.8 * len(categories) + 0.4))
+    axes = fig.subplots(len(categories), columns, squeeze=False)
+    for c, name in enumerate(categories):
+        pictures = [*samples[c, 0], *samples[c, 1]] + ([real[c, 0], real[c, 1]] if real is not None else [])
+        for j, picture in enumerate(pictures):
+            axes[c, j].imshow(picture)
+        axes[c, 0].set_ylabel(name.replace("_", " "), fontsize=7, rotation=0, ha="right", va="center")
+    titles = ["cheap"] * k + ["expensive"] * k + (["real cheap", "real dear"] if real is not None else [])
+    for j, title in enumerate(titles):
+        axes[0, j].set_title(title, fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
 def plots(summary, splits, gallery: Gallery | None, full: str, deltas: list[float]) -> dict[str, Figure]:
     figures = {}
     data = splits["random"]
@@ -377,6 +401,13 @@ def render_report(results: pd.DataFrame, splits, gallery: Gallery | None, full: 
                       "`model/conformal.py`); width: mean ln(high / low). The constant interval: one range of log "
                       "sold prices per category, fitted the same way on validation, the same for every listing.",
                       "", source, "", reading_table(summary, scheme, readers, RANGE_METRICS), ""]
+    if (plots_dir / GAN_FIGURE).exists():  # drawn by its own benchmark: minutes of GAN training, not a grid cell
+        lines += ["## A generative view of cheap vs expensive items", "",
+                  "A conditional GAN of the sold photos by category and price quartile within the category "
+                  "(`evaluation/photo_gan.py`; `.venv/bin/python bench/photo_gan.py`, which prints its check and "
+                  "timings; docs/MODEL_DESIGN.md has the figures). Per category: generated items of the cheapest "
+                  "quarter, the dearest quarter's from the same noise, then one real photo of each.", "",
+                  f"![{GAN_FIGURE}]({link}/{GAN_FIGURE})", ""]
     lines += ["## Plots", ""]
     lines += [f"![{name}]({link}/{name})" for name in sorted(figures)]
     return "\n".join(lines) + "\n", figures

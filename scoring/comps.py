@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -45,6 +46,20 @@ COMPS_COMPARED = ["comp_listing_id", "comp_sold_price", "comp_sold_at", "similar
 EMBEDDINGS_COMPARED = ["embedding", "unusable_reason"]
 # what an embedding reads (the encoder also takes the statistics, which the embedding ignores)
 EMBEDDED_COLUMNS = ["listing_id", "image", "title", "description", "brand", "category", "condition"]
+# where one run's index snapshot goes: <comps_index>/<model version>/as_of=<day>/run_id=<run>/
+DAY_PREFIX, RUN_PREFIX = "as_of=", "run_id="
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One scoring run's comps index: the day it scored and its run id (serving/comps_index.py reads it)."""
+    as_of: date
+    run_id: str
+
+    def path(self, root: str) -> str:
+        return f"{root.rstrip('/')}/{DAY_PREFIX}{self.as_of.isoformat()}/{RUN_PREFIX}{self.run_id}"
+
+
 # the service's index snapshot (serving/comps_index.py reads it): the candidates as the batch search saw them
 INDEX_COLUMNS = ["listing_id", "category", "closed_at", "sold_price", "embedding"]
 

@@ -29,7 +29,7 @@ from pricesuggest.faults import crash_while_writing
 from pricesuggest.runinfo import git_commit
 from registry.store import ModelStore
 from scoring.comps import (COMPS_COMPARED, COMPS_SCHEMA, EMBEDDED_COLUMNS, EMBEDDINGS_COMPARED, INDEX_COLUMNS,
-                           comps_rows, embed, missing_embeddings, sold_in_window)
+                           Snapshot, comps_rows, embed, missing_embeddings, sold_in_window)
 from scoring.outcomes import OUTCOME_KEY, OUTCOMES_SCHEMA, Drift, accuracy_drift, suggestion_outcomes
 from scoring.runs import SCORING_RUNS_SCHEMA, newest_snapshot, run_summary_row
 from scoring.transforms import (COMPARED_COLUMNS, active_listings, score, scoring_entities, split_for_scoring,
@@ -150,9 +150,10 @@ def record_comps(spark: SparkSession, conf: AppConfig, store: ModelStore, model_
                           metadata, changed_only=COMPS_COMPARED, conflict_retries=conf.scoring.commit_retries)
     new.unpersist()
     found.unpersist()
-    # the service's in-memory index: what this run searched, for this model (serving/comps_index.py)
-    sold.join(usable, "listing_id").select(*INDEX_COLUMNS).write.mode("overwrite").parquet(
-        f"{conf.storage.comps_index_path(model_version)}/as_of={as_of.isoformat()}")
+    # the service's in-memory index: what this run searched, for this model (serving/comps_index.py);
+    # a folder of its own, so a concurrent run for the same day never overwrites it mid-write
+    snapshot = Snapshot(as_of, metadata["run_id"]).path(conf.storage.comps_index_path(model_version))
+    sold.join(usable, "listing_id").select(*INDEX_COLUMNS).write.mode("overwrite").parquet(snapshot)
     counts = sold.select("listing_id").join(embedded, "listing_id").agg(
         F.count("embedding").alias("usable"), F.sum(F.col("embedding").isNull().cast("long")).alias("unusable")).first()
     return {"comps_version": written.version, "comps_candidates": counts["usable"],

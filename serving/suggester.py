@@ -172,11 +172,11 @@ class Suggester:
         if loaded is None or self.comps_root is None or not self.comps_k:
             return False
         root = self.comps_root(loaded.version)
-        day = newest_snapshot(root)
+        snapshot = newest_snapshot(root)
         index = self.comps_index
-        if day is None or (index is not None and (index.model_version, index.as_of) == (loaded.version, day)):
+        if snapshot is None or (index is not None and (index.model_version, index.snapshot) == (loaded.version, snapshot)):
             return False
-        self.comps_index = CompsIndex.load(root, loaded.version, day)  # one assignment: requests see old or new
+        self.comps_index = CompsIndex.load(root, loaded.version, snapshot)  # one assignment: requests see old or new
         return True
 
     def suggest(self, listings: list[UploadedListing]) -> list[Suggestion | RejectedListing]:

@@ -13,7 +13,9 @@ TINY_WORLD = {"listings": 300, "days": 40, "sellers": 40, "partitions": 2}  # > 
 
 def overrides_for(warehouse: Path) -> dict:
     return {
-        "spark": {"master": "local[2,4]", "shuffle_partitions": 2, "driver_memory": "2g"},
+        # one JVM serves the whole run (about 270 tests, dozens of warehouses and their Delta logs):
+        # with 2g its heap peaked full late in the run, in the scoring module's concurrent runs
+        "spark": {"master": "local[2,4]", "shuffle_partitions": 2, "driver_memory": "4g"},
         "storage": {"warehouse_root": str(warehouse / "warehouse"), "model_store": str(warehouse / "models"),
                     "reports_dir": str(warehouse / "reports")},
         "generator": TINY_WORLD,

@@ -129,12 +129,7 @@ def fixed_results() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_the_rendered_report_is_pinned(tmp_path):
-    """The report's text from fixed metric rows, pinned (tests/golden/evaluation_report.md): a
-    refactor of the renderer must leave it unchanged. Regenerate only for an intended change:
-    PRICESUGGEST_REGENERATE_GOLDEN=1 python -m pytest tests/evaluation/test_evaluation_report.py"""
-    import os
-    from pathlib import Path
+def rendered_from_fixed_rows(tmp_path) -> str:
     from types import SimpleNamespace
 
     import numpy as np
@@ -154,7 +149,30 @@ def test_the_rendered_report_is_pinned(tmp_path):
     ec = SimpleNamespace(ablation_delta=0.6, ablation_eps=0.15, out_of_time_days=14)
     text, _ = render_report(fixed_results(), {"random": split, "out_of_time": split}, None, "delta=0.6", grid, ec,
                             [], context, tmp_path / "plots", tmp_path)
+    return text
+
+
+def test_the_rendered_report_is_pinned(tmp_path):
+    """The report's text from fixed metric rows, pinned (tests/golden/evaluation_report.md): a
+    refactor of the renderer must leave it unchanged. Regenerate only for an intended change:
+    PRICESUGGEST_REGENERATE_GOLDEN=1 python -m pytest tests/evaluation/test_evaluation_report.py"""
+    import os
+    from pathlib import Path
+
+    text = rendered_from_fixed_rows(tmp_path)
     golden = Path(__file__).parent.parent / "golden" / "evaluation_report.md"
     if os.environ.get("PRICESUGGEST_REGENERATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def test_the_report_links_the_generative_figure_once_its_benchmark_drew_it(tmp_path):
+    from evaluation.report import GAN_FIGURE
+
+    without = rendered_from_fixed_rows(tmp_path)
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / GAN_FIGURE).write_bytes(b"png")
+    with_figure = rendered_from_fixed_rows(tmp_path)
+    assert "generative" not in without
+    assert "## A generative view of cheap vs expensive items" in with_figure
+    assert f"![{GAN_FIGURE}](plots/{GAN_FIGURE})" in with_figure and "bench/photo_gan.py" in with_figure

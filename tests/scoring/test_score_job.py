@@ -42,6 +42,9 @@ from tests.pipeline_steps import generate_and_train
 
 FIRST_CASE_ID = 900001
 REPRICED = 123.45  # the list price of a second copy of a listing that was already scored
+# for the runs of tests about something else (a crash, a subset, the refresh chain): the comps'
+# two MERGEs and their search are tested by the fixture's runs, the rerun and the concurrent pair
+COMPS_OFF = {"PRICESUGGEST__scoring__comps_k": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -392,8 +395,10 @@ def test_stale_features_are_refused_unless_allowed(spark, scored):
     assert score_listings.main(["--as-of", later, "--allow-stale", "--dry-run", "--examples", "0"]) == 0
 
 
-def test_subset_run_scores_only_its_ids_and_closes_nothing(spark, scored):
+def test_subset_run_scores_only_its_ids_and_closes_nothing(spark, scored, monkeypatch):
     conf, _, case_ids, _ = scored
+    for key, value in COMPS_OFF.items():
+        monkeypatch.setenv(key, value)
     ids = [case_ids["new_seller"], case_ids["no_photo"]]
     before = suggestions(spark, conf).where("state = 'closed'").count()
     assert score_listings.main(["--listing-ids", ",".join(map(str, ids)), "--dry-run", "--examples", "0"]) == 0
@@ -416,16 +421,24 @@ def rescored_concurrently(spark, scored):
     conf, as_of, _, _ = scored
     assert score_listings.main(["--as-of", (as_of - timedelta(days=1)).isoformat(), "--examples", "0"]) == 0
     open_then = {r["listing_id"] for r in suggestions(spark, conf).where("state <> 'closed'").collect()}
-    codes: list[int | None] = [None, None]
+    codes: list[int | BaseException | None] = [None, None]
 
     def run(i: int) -> None:
-        codes[i] = score_listings.main(["--examples", "0"])
+        try:
+            codes[i] = score_listings.main(["--examples", "0"])
+        except BaseException as exc:  # noqa: BLE001 - kept for the test to show, not lost in a thread
+            codes[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=900)
+        thread.join(timeout=1800)
+    if any(thread.is_alive() for thread in threads):  # fail here, not as a puzzle in the tests that read its tables
+        pytest.fail("a concurrent scoring run is still going after 30 minutes")
+    crashed = [c for c in codes if isinstance(c, BaseException)]
+    if crashed:
+        raise crashed[0]
     return open_then, codes
 
 
@@ -517,8 +530,10 @@ def content(spark, conf) -> list:
 
 
 @pytest.mark.slow
-def test_a_crash_mid_write_shows_nothing_and_a_rerun_ends_as_an_uninterrupted_run(spark, scored):
+def test_a_crash_mid_write_shows_nothing_and_a_rerun_ends_as_an_uninterrupted_run(spark, scored, monkeypatch):
     conf, _, _, _ = scored
+    for key, value in COMPS_OFF.items():
+        monkeypatch.setenv(key, value)
     path = Path(conf.storage.table_path("price_suggestions"))
     shutil.rmtree(path)
     crashed = spark_submit(extra_env={FAULT_ENV: CRASH_WHILE_WRITING})
@@ -579,7 +594,7 @@ def test_refresh_adds_a_day_and_scores_it(spark, scored):
     DeltaTable.forPath(spark, conf.storage.table_path("listings")).delete(
         F.col("listing_id").isin(list(ids.values())) | ((F.col("listing_id") == repeated) & (F.col("list_price") == REPRICED)))
     until = (as_of + timedelta(days=1)).isoformat()
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable, **COMPS_OFF}
     submit = f"{PROJECT_ROOT}/.venv/bin/spark-submit --driver-memory 1g"
     command = [sys.executable, str(PROJECT_ROOT / "jobs" / "refresh.py"), "--until", until, "--spark-submit", submit]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
