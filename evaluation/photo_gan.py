@@ -4,7 +4,8 @@ and price segment (issue 16 part 4). An analysis tool of the evaluation, never p
 What it shows: drawn from the same noise, an item of a category as the cheapest quarter of that
 category's sold items looks, and as the dearest quarter looks. What changes between the two is
 what the photos of cheap and expensive items differ by (the item type's shape, the wear, the
-brand mark), learnt from the photos and their prices alone.
+brand mark), learnt from the photos and their prices alone. That is the aim; on the demo the
+generated cheap and dear items are not yet told apart better than chance (docs/MODEL_DESIGN.md).
 
 Why a GAN, and this one: the sneaker-price work the issue cites uses one, and a GAN's samples
 stay sharp where a VAE's blur exactly the small marks (wear spots, brand marks) the figure is
@@ -19,7 +20,7 @@ The condition is a pair, (category, segment); the segment is the quartile of the
 price within its category (`price_segments`). By default each pair has its own embedding
 (`joint`). The variant embeds the two apart and adds them, so that what makes an item look dear
 could be learnt across every category at once, and shows the discriminator real and generated
-photos through the same random shifts (differentiable augmentation); on the demo it did worse
+photos through random shifts (differentiable augmentation); on the demo it did worse
 (docs/MODEL_DESIGN.md). Pure torch and numpy: no I/O (bench/photo_gan.py reads the demo).
 """
 from __future__ import annotations
