@@ -96,37 +96,40 @@ class UpBlock(nn.Module):
 
 
 class ConditionalBatchNorm(nn.Module):
-    """BatchNorm whose scale and shift are the condition's (starting at 1 and 0): the pair's own
-    (`joint`), or the category's plus the segment's."""
+    """BatchNorm whose scale and shift are the condition's (starting at 1 and 0)."""
 
     def __init__(self, channels: int, config: PhotoGanConfig):
         super().__init__()
-        self.config = config
         self.norm = nn.BatchNorm2d(channels, affine=False)
-        self.scale, self.shift = nn.Embedding(n_keys(config), channels), nn.Embedding(n_keys(config), channels)
-        nn.init.ones_(self.scale.weight)
-        nn.init.zeros_(self.shift.weight)
-        if not config.joint:
-            self.segment_scale, self.segment_shift = (nn.Embedding(config.segments, channels),
-                                                      nn.Embedding(config.segments, channels))
-            nn.init.zeros_(self.segment_scale.weight)
-            nn.init.zeros_(self.segment_shift.weight)
+        self.scale, self.shift = ConditionEmbedding(config, channels, 1.0), ConditionEmbedding(config, channels, 0.0)
 
     def forward(self, x: torch.Tensor, category: torch.Tensor, segment: torch.Tensor) -> torch.Tensor:
-        key = condition_key(self.config, category, segment)
-        scale, shift = self.scale(key), self.shift(key)
-        if not self.config.joint:
-            scale, shift = scale + self.segment_scale(segment), shift + self.segment_shift(segment)
+        scale, shift = self.scale(category, segment), self.shift(category, segment)
         return self.norm(x) * scale[:, :, None, None] + shift[:, :, None, None]
 
 
-def n_keys(config: PhotoGanConfig) -> int:
-    return config.n_categories * config.segments if config.joint else config.n_categories
+class ConditionEmbedding(nn.Module):
+    """A vector per condition: the (category, segment) pair's own (`joint`), or the category's plus
+    the segment's. `start` fills the tables (the segment's with 0, so the sum starts at it);
+    None keeps the random start, under spectral norm (the discriminator's projection)."""
 
+    def __init__(self, config: PhotoGanConfig, dim: int, start: float | None):
+        super().__init__()
+        self.config = config
+        keys = config.n_categories * config.segments if config.joint else config.n_categories
+        self.tables = nn.ModuleList()
+        for rows, fill in [(keys, start)] + ([] if config.joint else [(config.segments, 0.0)]):
+            table = nn.Embedding(rows, dim)
+            if start is None:
+                table = spectral_norm(table)
+            else:
+                nn.init.constant_(table.weight, fill)
+            self.tables.append(table)
 
-def condition_key(config: PhotoGanConfig, category: torch.Tensor, segment: torch.Tensor) -> torch.Tensor:
-    """The row of the condition's embedding tables: the pair's with `joint`, else the category's."""
-    return category * config.segments + segment if config.joint else category
+    def forward(self, category: torch.Tensor, segment: torch.Tensor) -> torch.Tensor:
+        if self.config.joint:
+            return self.tables[0](category * self.config.segments + segment)
+        return self.tables[0](category) + self.tables[1](segment)
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -143,18 +146,12 @@ class ProjectionDiscriminator(nn.Module):
             layers += [spectral_norm(nn.Conv2d(c_in, c_out, 3, padding=1)), nn.LeakyReLU(0.1),
                        spectral_norm(nn.Conv2d(c_out, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.1)]
         self.features = nn.Sequential(*layers)
-        self.config = config
         self.score = spectral_norm(nn.Linear(channels[-1], 1))
-        self.condition = spectral_norm(nn.Embedding(n_keys(config), channels[-1]))
-        if not config.joint:
-            self.segment = spectral_norm(nn.Embedding(config.segments, channels[-1]))
+        self.condition = ConditionEmbedding(config, channels[-1], None)
 
     def forward(self, photo: torch.Tensor, category: torch.Tensor, segment: torch.Tensor) -> torch.Tensor:
         h = self.features(photo).sum(dim=(2, 3))
-        condition = self.condition(condition_key(self.config, category, segment))
-        if not self.config.joint:
-            condition = condition + self.segment(segment)
-        return self.score(h).squeeze(1) + (condition * h).sum(dim=1)
+        return self.score(h).squeeze(1) + (self.condition(category, segment) * h).sum(dim=1)
 
 
 def random_shift(photos: torch.Tensor, share: float, generator: torch.Generator) -> torch.Tensor:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from evaluation.photo_gan import (ConditionalGenerator, GanTrainConfig, PhotoGanConfig, cheap_and_expensive,
-                                  price_segments, random_shift, train_photo_gan)
+                                  price_segments, random_shift, to_uint8, train_photo_gan)
 from evaluation.report import photo_gan_figure
 
 
@@ -49,7 +49,7 @@ def test_cheap_and_expensive_pairs_share_their_noise_and_draw_a_figure():
     with torch.no_grad():  # the dearest segment of category 1, from the same noise
         z = torch.randn(2, 4, generator=torch.Generator().manual_seed(5))
         want = generator(z, torch.full((2,), 1), torch.full((2,), config.segments - 1))
-    assert np.array_equal(drawn[1, 1], ((want.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy())
+    assert np.array_equal(drawn[1, 1], to_uint8(want))
     figure = photo_gan_figure(drawn, ["a", "b", "c"], drawn[:, :, 0])
     assert len(figure.axes) == 3 * (2 * 2 + 2)
 
